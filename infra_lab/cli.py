@@ -1511,6 +1511,13 @@ class _Parser(argparse.ArgumentParser):
             if hints:
                 message += ("; " + "; ".join(hints) + " (options are never abbreviated: a unit suffix "
                             "such as -s is part of the name)")
+        m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+        if m:   # a misspelt command, suite, format or objective: the nearest choice, as the API's names
+            import difflib
+
+            near = difflib.get_close_matches(m.group(1), re.findall(r"'([^']*)'", m.group(2)), n=1, cutoff=0.6)
+            if near:
+                message += f"; did you mean '{near[0]}'?"
         super().error(message)
 
 
@@ -1881,9 +1888,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     neg = _negative_size(args)
     if neg is not None:
-        # argparse would read "-1GiB" as an unknown option and say the size is missing
+        # argparse would read "-1GiB" as an unknown option and say the size is missing. A bad
+        # value, not a usage error: exit 1, as every other refused size ("1XB", "nan", "1e40")
         print(f"{PROG} collective: error: {_negative_size_message(neg)}", file=sys.stderr)
-        return 2
+        return 1
     a = parser.parse_args(_common_options_after_command(parser, args))
     if a.version:
         import infra_lab

@@ -527,6 +527,15 @@ class CollectiveResult:
     library: str
     notes: tuple[str, ...] = ()
 
+    def __repr__(self) -> str:
+        """A readable printout: one field a line, 4 significant figures, each with its unit
+        (``busbw_Bps  212.5 GB/s``), notes one a line; the exact values are the attributes and
+        :meth:`to_dict`."""
+        from ._repr import readable
+
+        return readable(self, title=f"{self.op} of {self.size_bytes:,.0f} B over {self.gpus:,} GPU{'' if self.gpus == 1 else 's'} "
+                                    f"({self.library})")
+
     def to_dict(self) -> dict:
         """Every field as a dict, in the units of the attributes above (``notes`` a tuple of
         strings), as ``Estimate.to_dict()`` / ``ServeResult.to_dict()`` give theirs:

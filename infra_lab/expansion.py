@@ -73,7 +73,7 @@ from .errors import (
 )
 from .units import DAY
 
-__all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
+__all__ = ["platforms", "nics", "models", "parameters", "parameter", "cluster_sizes", "options",
            "option_hardware", "training_scenario", "serving_scenario", "cost_overrides", "owned_quote",
            "evaluate", "sweep_grid", "SERVING_ENGINE", "deal_overrides", "deal",
            "pareto_front", "headlines", "operator_paths", "METRICS", "OPTION_PRICE_BASIS", "SEARCH_BOUNDS", "CALIBRATION",
@@ -216,11 +216,32 @@ def parameters() -> pl.DataFrame:
     return _table("parameters")
 
 
-def _param(name: str) -> float:
+def parameter(name: str) -> float:
+    """One value of data/expansion/parameters.csv, in the unit its row states, as
+    ``il.reliability.parameter(name)`` and ``il.economics.parameter(name, accelerator)`` read
+    theirs. ``cluster_gpus`` has one row per size swept: :func:`cluster_sizes` lists them.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.expansion.parameter("serving_max_tpot_s") == il.expansion.parameters().filter(
+    ...     il.expansion.parameters()["name"] == "serving_max_tpot_s")["value"].item()
+    True
+    """
+    if not isinstance(name, str):
+        raise ValidationError(f"parameter name = {name!r}: expected a string, one of the names of "
+                              "data/expansion/parameters.csv (il.expansion.parameters())")
     t = parameters().filter(pl.col("name") == name)
+    if t.height > 1:
+        raise ValidationError(f"expansion parameter {name!r} has {t.height} rows (one per value swept); "
+                              f"read them with il.expansion.parameters()" +
+                              (" or il.expansion.cluster_sizes()" if name == "cluster_gpus" else ""))
     if t.height != 1:
         raise unknown("expansion parameter", name, set(parameters()["name"].to_list()))
     return float(t["value"][0])
+
+
+_param = parameter   # the module's own name for it
 
 
 def cluster_sizes() -> list[int]:

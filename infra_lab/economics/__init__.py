@@ -63,6 +63,7 @@ from .data import (
                       HOST_INCLUDED_BASES,
                       HOURS_PER_MONTH,
                       HOURS_PER_YEAR,
+                      PARAMETER_COLUMNS,
                       REFERENCE_SCENARIO,
                       NoPurchasePriceError,
                       Param,
@@ -78,6 +79,7 @@ from .data import (
                       epoch_hardware_prices,
                       epoch_rental_series,
                       network_costs,
+                      parameter,
                       parameter_table,
                       parameters,
                       purchase_price,
@@ -153,7 +155,7 @@ _irr = irr  # the old private name, kept for scripts that imported it
 __all__ = [
     # data
     "HOURS_PER_YEAR", "HOURS_PER_MONTH", "EPOCH_ATTRIBUTION", "BASES", "HOST_INCLUDED_BASES", "Param", "NoPurchasePriceError",
-    "parameter_table", "parameters", "defaults", "purchase_prices", "purchase_price", "electricity_prices",
+    "parameter_table", "parameters", "parameter", "PARAMETER_COLUMNS", "defaults", "purchase_prices", "purchase_price", "electricity_prices",
     "useful_life_policies", "network_costs", "company_facts", "company_fact", "tco_benchmarks", "epoch_hardware_prices",
     "epoch_rental_series", "rental_trend", "rental_prices", "rental_price", "cloud_price", "cloud_price_rows",
     "commitment_pairs", "commitment_ratio", "contract_default",

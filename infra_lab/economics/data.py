@@ -23,7 +23,7 @@ from . import _validate as V
 
 __all__ = [
     "HOURS_PER_YEAR", "HOURS_PER_MONTH", "EPOCH_ATTRIBUTION", "DISTRIBUTIONS", "BASES", "HOST_INCLUDED_BASES", "Param",
-    "parameter_table", "parameters", "defaults", "purchase_prices", "purchase_price",
+    "parameter_table", "parameters", "parameter", "PARAMETER_COLUMNS", "defaults", "purchase_prices", "purchase_price",
     "electricity_prices", "useful_life_policies", "network_costs", "company_facts", "company_fact", "tco_benchmarks",
     "epoch_hardware_prices", "epoch_rental_series", "rental_trend", "rental_prices", "rental_price",
     "cloud_price", "cloud_price_rows", "commitment_pairs", "commitment_ratio", "contract_default", "software_stack", "NoPurchasePriceError", "REFERENCE_SCENARIO",
@@ -300,9 +300,23 @@ def _parameters(canon: str) -> dict[str, Param]:
     return out
 
 
-def parameters(accelerator: str = "MI300X") -> dict[str, Param]:
+PARAMETER_COLUMNS = ("name", "value", "unit", "basis", "source_url", "note", "scope", "low", "high",
+                     "distribution", "label", "description", "grade")
+"""Columns of ``parameters(accelerator, as_frame=True)``: the first six are those of
+:func:`infra_lab.reliability.parameters` and :func:`infra_lab.expansion.parameters`, in their
+order, so an analyst reads every module's parameters as one kind of frame."""
+
+
+def parameters(accelerator: str = "MI300X", *, as_frame: bool = False):
     """Parameters for one accelerator: a row scoped to the accelerator (canonical catalog
     name) overrides one scoped to its vendor, which overrides the ``all`` row of that name.
+
+    Returns a dict name -> :class:`Param` (the default, kept for existing callers), or with
+    ``as_frame=True`` a polars DataFrame of the same rows, one per name, with the columns of
+    :data:`PARAMETER_COLUMNS`: name, value, unit, basis, source_url, note first, as
+    ``il.reliability.parameters()`` and ``il.expansion.parameters()`` return theirs (which
+    are frames already), then scope, low, high, distribution, label, description, grade.
+    :func:`parameter` gives one value, as ``il.reliability.parameter`` does.
 
     An accelerator without a public purchase price has no ``capex_usd_per_gpu`` entry
     (see :func:`purchase_price`).
@@ -311,8 +325,41 @@ def parameters(accelerator: str = "MI300X") -> dict[str, Param]:
     --------
     >>> parameters("MI300X")["capex_usd_per_gpu"].label
     'GPU purchase price [USD per GPU]'
+    >>> f = parameters("MI300X", as_frame=True)
+    >>> f.columns[:6], f.filter(f["name"] == "capex_usd_per_gpu")["unit"].item()
+    (['name', 'value', 'unit', 'basis', 'source_url', 'note'], 'USD per GPU')
     """
-    return dict(_parameters(V.accelerator(accelerator)))
+    if not isinstance(as_frame, bool):
+        raise ValidationError(f"as_frame = {as_frame!r}: expected True or False")
+    params = dict(_parameters(V.accelerator(accelerator)))
+    if not as_frame:
+        return params
+    import polars as pl
+
+    text = pl.String
+    schema = {c: (pl.Float64 if c in ("value", "low", "high") else text) for c in PARAMETER_COLUMNS}
+    return pl.DataFrame([{c: getattr(p, c) for c in PARAMETER_COLUMNS} for p in params.values()],
+                        schema=schema, orient="row")
+
+
+def parameter(name: str, accelerator: str = "MI300X") -> float:
+    """One parameter's default value for one accelerator, in the unit its row states
+    (:func:`parameters`' resolution: accelerator row, else vendor row, else ``all``), as
+    ``il.reliability.parameter(name)`` reads that module's. An unknown name is refused with
+    the nearest valid names.
+
+    Examples
+    --------
+    >>> parameter("capex_usd_per_gpu", "MI300X") == parameters("MI300X")["capex_usd_per_gpu"].value
+    True
+    """
+    if not isinstance(name, str):
+        raise ValidationError(f"parameter name = {name!r}: expected a string, one of the names of "
+                              "data/economics/parameters.csv (il.economics.parameters(accelerator))")
+    params = _parameters(V.accelerator(accelerator))
+    if name not in params:
+        raise unknown(f"economics parameter for {V.accelerator(accelerator)}", name, params)
+    return float(params[name].value)
 
 
 def defaults(accelerator: str = "MI300X") -> dict[str, float]:

@@ -124,6 +124,10 @@ def npv(cash_flows: Any, rate: float) -> float:
     >>> round(il.economics.npv([-100.0, 121.0], 0.10), 6)       # USD
     10.0
     """
+    if isinstance(rate, (list, tuple, np.ndarray)) and not isinstance(cash_flows, (list, tuple, np.ndarray)):
+        raise ValidationError(f"npv(cash_flows={cash_flows!r}, rate={rate!r:.60}): the arguments are swapped; "
+                              "npv takes the cash flows first, then the rate (numpy-financial's npv takes "
+                              "the rate first): npv([-100.0, 121.0], 0.10)")
     cf = _flows(cash_flows)
     r = V.number("rate", rate, lo=-1.0, lo_open=True, hi=100.0)
     return float(np.sum(cf / (1.0 + r) ** np.arange(cf.size)))

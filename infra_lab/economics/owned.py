@@ -28,6 +28,7 @@ independent implementation of the same formula, checked against it in the tests)
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import warnings
@@ -367,6 +368,14 @@ class OwnedCost:
     capex_usd_per_gpu: float
     fixed_usd_per_calendar_hour: float
     inputs: dict[str, float] = field(hash=False, repr=False)
+
+    def __repr__(self) -> str:
+        """A readable printout, one field a line with its unit (4 significant figures); the
+        exact values are the attributes."""
+        from .._repr import readable
+
+        return readable(self, (*(f.name for f in dataclasses.fields(self) if f.repr), "total_usd_per_gpu_hour"),
+                        title=f"{self.accelerator}, owned, per useful GPU-hour", footer="exact values: the attributes")
 
     @property
     def total_usd_per_gpu_hour(self) -> float:
@@ -750,6 +759,13 @@ class RentOrOwn:
     owning_wins: str
     threshold_utilization: float
     text: str
+
+    def __repr__(self) -> str:
+        """A readable printout, one field a line with its unit (4 significant figures); the
+        exact values are the attributes."""
+        from .._repr import readable
+
+        return readable(self, footer="exact values: the attributes")
 
 
 def rent_vs_own(price_usd_per_gpu_hour: float, accelerator: str = "MI300X", *, committed: bool = False,

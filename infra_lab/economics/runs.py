@@ -124,6 +124,13 @@ class RunCost:
     wall_clock_hours: float | None = None
     basis: str = "gpu_hours"
 
+    def __repr__(self) -> str:
+        """A readable printout, one field a line with its unit (4 significant figures); the
+        exact values are the attributes."""
+        from .._repr import readable
+
+        return readable(self, footer="exact values: the attributes")
+
 
 def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
              price_usd_per_gpu_hour: Any = None, tokens: float | None = None, flop: float | None = None,

@@ -229,11 +229,11 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
         fsdp = par.fsdp if fsdp is None else fsdp
         ep = par.ep if ep is None else ep
         etp = par.etp if etp is None else etp
-    elif isinstance(spec, str) or hasattr(spec, "param_breakdown"):
+    elif isinstance(spec, (str, dict)) or hasattr(spec, "param_breakdown"):
         model = _spec(spec)
     else:
         raise ValidationError(
-            f"spec = {spec!r}: expected a Scenario, a ModelSpec or a model preset name")
+            f"spec = {spec!r}: expected a Scenario, a ModelSpec, a model preset name or a [model] table (dict)")
     optimizer = "adamw" if optimizer is None else optimizer
     if not isinstance(optimizer, str) or optimizer not in OPTIMIZER_STATE_BYTES:
         raise unknown("optimizer", optimizer, OPTIMIZER_STATE_BYTES)

@@ -162,10 +162,50 @@ def kv_cache_bytes(spec, tokens: int, batch: int = 1, precision: str = "bf16") -
                     + _state_bytes_per_sequence(spec, precision))
 
 
+VLLM_KV_HEADS_URL = "https://github.com/vllm-project/vllm/blob/main/vllm/config/model.py"
+"""vLLM's ``ModelConfig.get_num_kv_heads`` (KV heads per GPU: 1 under MLA, else
+max(1, kv_heads // tensor_parallel_size), "we will replicate the KV heads in the case where the
+number of KV heads is smaller than the tensor parallel size") and
+``verify_with_parallel_config`` (the attention heads must divide by the tensor-parallel size):
+the source of :func:`_tp_gpus` and :func:`_kv_per_gpu`."""
+
+
+def _tp_gpus(spec, gpus) -> int:
+    """``gpus`` as a tensor-parallel size: an integer >= 1 (at most max_world_gpus) that divides
+    the attention heads, as vLLM requires (:data:`VLLM_KV_HEADS_URL`); refused naming the heads
+    and the sizes allowed."""
+    from ..fabric import constant
+
+    gpus = V.integer("gpus", gpus, hi=int(constant("max_world_gpus")))   # 1e300 GPUs would overflow
+    if spec.heads % gpus:
+        ok = [d for d in range(1, spec.heads + 1) if spec.heads % d == 0]
+        raise ValidationError(
+            f"gpus = {gpus}: the weights and KV cache are split by tensor parallelism, which needs the "
+            f"{spec.heads} attention heads of {spec.name or 'the model'} to divide by it (vLLM refuses "
+            f"otherwise); allowed {', '.join(map(str, ok))}")
+    return gpus
+
+
+def _kv_per_gpu(spec, context: int, batch: int, kv_prec: str, gpus: int) -> float:
+    """KV cache and per-sequence state on one of ``gpus`` tensor-parallel GPUs [bytes].
+
+    The attention cache holds max(1, kv_heads // gpus) of the kv_heads on each GPU (vLLM
+    replicates KV heads when there are fewer than GPUs) and the whole latent under MLA (one
+    "KV head", on every GPU): :data:`VLLM_KV_HEADS_URL`. APPROXIMATE: the fixed recurrent state
+    (Mamba2 SSM/conv, CCA conv) is taken as split evenly over the GPUs."""
+    attn = batch * kv_cached_tokens(spec, context) * kv_bytes_per_token(spec, kv_prec)
+    kv = spec.kv_heads
+    share = 1.0 if spec.attention == "mla" else (max(1, kv // gpus) / kv if kv > 0 else 1.0 / gpus)
+    return attn * share + batch * _state_bytes_per_sequence(spec, kv_prec) / gpus
+
+
 def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus: int = 1,
                      precision: str = "bf16", kv_precision: str | None = None,
                      reserve_fraction: float = DEFAULT_RESERVE_FRACTION) -> pl.DataFrame:
-    """Per-GPU inference memory (weights and KV cache split evenly over ``gpus`` by TP).
+    """Per-GPU inference memory of tensor parallelism over ``gpus``: the weights split evenly
+    (APPROXIMATE: no replicated layer), the KV cache split by KV head, each GPU holding at least
+    one (vLLM replicates KV heads when there are fewer than GPUs, and holds MLA's latent whole on
+    every GPU). ``gpus`` must divide the attention heads, as vLLM requires.
 
     Weights are :func:`weight_bytes` (so gpt-oss keeps its MXFP4 experts). Returns
     component ("weights", "kv_cache", "allocator_reserve", "free"), bytes, GiB; they sum to
@@ -184,9 +224,7 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
     """
     spec = _spec(spec)
     acc = catalog.accelerator(accelerator)
-    from ..fabric import constant
-
-    gpus = V.integer("gpus", gpus, hi=int(constant("max_world_gpus")))   # as max_inference_batch
+    gpus = _tp_gpus(spec, gpus)
     _tokens_and_batch("context", context, batch, integer=True)
     reserve_fraction = _reserve_fraction(reserve_fraction)
     from ..models import check_context
@@ -194,7 +232,7 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
     check_context(spec, "context", context, int(context))   # learned positions: refused; RoPE: a warning
     kv_prec = _kv_precision(precision, kv_precision)
     w = weight_bytes(spec, precision) / gpus
-    kv = kv_cache_bytes(spec, context, batch, kv_prec) / gpus
+    kv = _kv_per_gpu(spec, int(context), batch, kv_prec, gpus)
     cap = acc.memory_capacity_bytes     # what the driver exposes, as fits and il.serve use
     res = reserve_fraction * cap
     free = cap - w - kv - res
@@ -218,7 +256,8 @@ def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
     ``memory_capacity_bytes``); the default :data:`DEFAULT_RESERVE_FRACTION` is 1 - vLLM's
     default ``gpu_memory_utilization`` 0.9 (``memory_utilization`` of the vllm-cuda row of
     data/stacks.csv). 0 when the weights alone do not fit. Weights and cache are
-    split over ``gpus`` (TP).
+    split over ``gpus`` (TP) as :func:`inference_memory` splits them (each GPU holds at least
+    one KV head, MLA's latent whole); ``gpus`` must divide the attention heads.
 
     Examples
     --------
@@ -230,14 +269,13 @@ def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
     """
     spec = _spec(spec)
     _tokens_and_batch("context", context, 1, integer=True)
-    from ..fabric import constant
-
-    V.integer("gpus", gpus, hi=int(constant("max_world_gpus")))   # a physical bound: 1e300 GPUs overflow
+    gpus = _tp_gpus(spec, gpus)
     reserve_fraction = _reserve_fraction(reserve_fraction)
     kv_prec = _kv_precision(precision, kv_precision)
     acc = catalog.accelerator(accelerator)
-    budget = gpus * acc.memory_capacity_bytes * (1.0 - reserve_fraction) - weight_bytes(spec, precision)
+    # per GPU, as inference_memory: a replicated KV head (or MLA's latent) fills every GPU's share
+    budget = acc.memory_capacity_bytes * (1.0 - reserve_fraction) - weight_bytes(spec, precision) / gpus
     if budget <= 0:
         return 0
-    per_seq = kv_cache_bytes(spec, context, 1, kv_prec)
+    per_seq = _kv_per_gpu(spec, int(context), 1, kv_prec, gpus)
     return int(math.floor(budget / per_seq)) if per_seq > 0 else 0

@@ -105,6 +105,14 @@ class CheckpointPlan:
     storage: str = ""
     async_fixed_s: float = 0.0
 
+    def __repr__(self) -> str:
+        """A readable printout, one field a line with its unit (4 significant figures); the
+        exact values are the attributes."""
+        from .._repr import readable
+
+        return readable(self, title=f"{self.mode} save to {self.storage or 'storage not named'}",
+                        footer="exact values: the attributes")
+
     @property
     def write_s(self) -> float:
         """Time to persist one checkpoint [s]: fixed + max(busiest node / its link,
@@ -720,6 +728,15 @@ class RunPlan:
     checkpoint: CheckpointPlan = field(repr=False)
     restart: RestartModel = field(repr=False)
     background_s: float = 0.0
+
+    def __repr__(self) -> str:
+        """A readable printout, one field a line with its unit (4 significant figures); the
+        exact values are the attributes (the per-class arrays, the checkpoint and restart
+        models among them)."""
+        from .._repr import readable
+
+        return readable(self, title=f"{self.gpus:,} GPUs, calibration {self.calibration}",
+                        footer="exact values: the attributes; .checkpoint, .restart, .rates_per_s, .restart_s")
 
     @property
     def mean_restart_s(self) -> float:

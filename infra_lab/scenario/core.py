@@ -59,7 +59,7 @@ class Scenario:
     >>> il.Scenario.from_dict({**sc.to_dict(), "hardware": {"accelerator": "H10"}})
     Traceback (most recent call last):
     ...
-    infra_lab.errors.UnknownNameError: unknown accelerator 'H10'. Did you mean 'H100-SXM'? Valid: ...
+    infra_lab.errors.UnknownNameError: unknown accelerator 'H10' in hardware.accelerator. Did you mean 'H100-SXM'? Valid: ...
     """
 
     name: str
@@ -605,6 +605,12 @@ class Scenario:
                 d["name"] = upd
                 continue
             if table not in d:
+                head, dot, key = table.partition(".")
+                if dot and head in d and head != "name":
+                    # sc.replace(**{"hardware.nodes": 64}): a dotted key, as the errors name fields
+                    raise ValidationError(
+                        f"replace: {table!r} = {upd!r} is a dotted key; replace takes a table of the keys to "
+                        f"change: sc.replace({head}={{{key!r}: {upd!r}}})")
                 valid = [t for t in d if t != "name"] + ["name"]
                 raise unknown("table", table, valid, where=f"this {self.kind} scenario")
             if table == "model" and isinstance(upd, str):

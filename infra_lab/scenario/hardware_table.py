@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import catalog
-from ..errors import InfraLabError, NodeSizeWarning, PartBoundWarning, ValidationError
+from ..errors import (
+    InfraLabError,
+    NodeSizeWarning,
+    PartBoundWarning,
+    UnknownNameError,
+    ValidationError,
+    unknown,
+)
 from ._checks import _bool, _check_keys, _enum, _int
 
 FABRICS = ("rails-only", "rail-optimized", "fat-tree")
@@ -201,9 +208,10 @@ class HardwareConfig:
         for name in ("accelerator", "nic"):
             if not isinstance(getattr(self, name), str) and (name == "accelerator" or self.nic is not None):
                 raise ValidationError(f"hardware.{name} = {getattr(self, name)!r}: expected a catalog name (string)")
-        acc = catalog.canonical_accelerator(self.accelerator)
+        acc = _catalog_name("accelerator", self.accelerator)
         put(self, "accelerator", acc)
-        put(self, "nic", catalog.canonical_nic(self.nic if self.nic is not None else _default_nic(acc)))
+        put(self, "nic", _catalog_name("nic", self.nic) if self.nic is not None else
+            catalog.canonical_nic(_default_nic(acc)))
         spec = catalog.accelerator(acc)
         plat = _fab.platform(acc)
         cap = _fab.constant
@@ -604,6 +612,17 @@ def _follow_refused_domain(out: dict, keys: tuple[str, ...]) -> None:
         warnings.warn(f"hardware.{key} = {held!r} replaced by {getattr(hw, key)!r}: the accelerator is now {acc}, "
                       f"whose scale-up domain refuses the old table's value (name hardware.{key} in the change to "
                       f"choose another)", PartBoundWarning, stacklevel=4)
+
+
+def _catalog_name(key: str, name: str) -> str:
+    """The canonical catalog name of ``hardware.<key>`` (``accelerator`` or ``nic``); an unknown
+    name is reported with the field's dotted path, the nearest valid names and all of them."""
+    canon, names, kind = ((catalog.canonical_accelerator, catalog.accelerator_names, "accelerator")
+                          if key == "accelerator" else (catalog.canonical_nic, catalog.nic_names, "NIC"))
+    try:
+        return canon(name)
+    except UnknownNameError:
+        raise unknown(kind, name, names(), where=f"hardware.{key}") from None
 
 
 def integrated_host(accelerator: Any) -> str | None:

@@ -41,6 +41,9 @@ def load_scenario(name: str, *, check_plan: bool = True) -> Scenario:
     ...
     infra_lab.errors.UnknownNameError: unknown scenario 'zaya1-ibm-mi30x'. Did you mean 'zaya1-ibm-mi300x', ...
     """
+    if not isinstance(name, (str, os.PathLike)) or isinstance(name, bytes):
+        raise ValidationError(f"scenario name = {name!r:.80}: expected a shipped scenario's name (one of "
+                              f"{', '.join(list_scenarios())}) or the path of a .toml / .json scenario file")
     match = _shipped_name(name)
     if match is None:
         if isinstance(name, (str, os.PathLike)) and not isinstance(name, bytes) and (

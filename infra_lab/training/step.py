@@ -83,6 +83,22 @@ class Estimate:
     useful_token_fraction: float = 1.0
     accelerator: str = ""
 
+    def __repr__(self) -> str:
+        """A readable printout: one field a line, 4 significant figures, each with its unit
+        (``step_time_s  335 ms``); the exact values are the attributes and :meth:`to_dict`.
+
+        Examples
+        --------
+        >>> import infra_lab as il
+        >>> print(repr(il.estimate(il.load_scenario("zaya1-ibm-mi300x"))).splitlines()[1])
+          step_time_s            335 ms
+        """
+        from .._repr import readable
+
+        title = f"{self.accelerator or 'accelerator not named'} x {self.gpus:,} GPUs, stack {self.stack or '-'}"
+        return readable(self, title=title, footer="exact values: the attributes, or .to_dict(); "
+                                                  "per component: .breakdown; MFU conventions: .mfu_table()")
+
     def days_to_train(self, tokens: float) -> float:
         """Days of uninterrupted training for ``tokens`` training (non-padding) tokens [days]:
         tokens / (tokens_per_s × useful_token_fraction)."""

@@ -1,0 +1,132 @@
+"""Readable printouts of result objects (:class:`~infra_lab.training.Estimate`,
+:class:`~infra_lab.collectives.CollectiveResult`, the reliability plans): one field a line,
+4 significant figures and the unit the field's name carries (``_s`` seconds, ``_bytes``,
+``_Bps``, ``_W``, ``_usd``, ``tokens_per_s``, fractions as a percentage beside the value).
+
+A printout is for reading: it rounds. The exact values are the attributes themselves and
+``to_dict()``; the printout's field names are the attribute names, so what a reader sees is
+what they type. Standard library only (``import infra_lab`` stays light)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+_SI = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def sig(x: float, digits: int = 4) -> str:
+    """``x`` to ``digits`` significant figures without an exponent for ordinary magnitudes
+    (thousands separated), e.g. ``sig(24456.02)`` → ``'24,456'``, ``sig(0.33497)`` →
+    ``'0.335'``.
+
+    >>> sig(24456.02), sig(0.3349686), sig(1.0), sig(0.0), sig(float("inf")), sig(2.5e-7)
+    ('24,456', '0.335', '1', '0', 'inf', '2.5e-07')
+    """
+    if not math.isfinite(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    mag = math.floor(math.log10(abs(x)))
+    if mag >= digits - 1:
+        return f"{round(x):,}" if abs(x) < 1e15 else f"{x:.{digits}g}"
+    if mag < -4:
+        return f"{x:.{digits}g}"
+    text = f"{x:.{digits - 1 - mag}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _scaled(x: float, unit: str) -> str:
+    """``x`` [unit] with an SI prefix: ``_scaled(2.1e11, "B/s")`` → ``'210 GB/s'``."""
+    if math.isfinite(x):
+        for f, p in _SI:
+            if abs(x) >= f:
+                return f"{sig(x / f)} {p}{unit}"
+    return f"{sig(x)} {unit}"
+
+
+def _seconds(x: float) -> str:
+    if math.isfinite(x) and x != 0:
+        a = abs(x)
+        if a < 1e-3:
+            return f"{sig(x * 1e6)} µs"
+        if a < 1:
+            return f"{sig(x * 1e3)} ms"
+        if a >= 86400 * 2:
+            return f"{sig(x)} s ({sig(x / 86400)} days)"
+        if a >= 7200:
+            return f"{sig(x)} s ({sig(x / 3600)} h)"
+    return f"{sig(x)} s"
+
+
+def value_text(name: str, value: object) -> str:
+    """One field's value as a reader wants it, its unit read from the field's name.
+
+    >>> value_text("step_time_s", 0.3349686), value_text("memory_per_gpu_bytes", 86324923364.2)
+    ('335 ms', '86.32 GB (80.4 GiB)')
+    >>> value_text("mfu", 0.1636964), value_text("busbw_Bps", 2.125e11), value_text("gpus", 1024)
+    ('0.1637 (16.37 %)', '212.5 GB/s', '1,024')
+    >>> value_text("price_usd_per_gpu_hour", 2.0), value_text("gpu_hours", 136299.07), value_text("tokens", 12e12)
+    ('2 USD per GPU hour', '136,299 GPU·h', '12 T tokens')
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if not isinstance(value, float):
+        try:
+            value = float(value)    # a numpy scalar
+        except (TypeError, ValueError):
+            return repr(value)
+    x = value
+    if name.endswith("_bytes"):
+        return f"{_scaled(x, 'B')} ({sig(x / 2**30)} GiB)" if abs(x) >= 2**30 else _scaled(x, "B")
+    if name.endswith("_Bps") or "_Bps_" in name:
+        return _scaled(x, "B/s")
+    if name.startswith("tokens_per_s"):
+        return _scaled(x, " tokens/s").replace("  ", " ") if abs(x) >= 1e6 else f"{sig(x)} tokens/s"
+    if name.startswith("tflops"):
+        return f"{sig(x)} TFLOP/s"
+    if name == "peak_flops" or name.endswith("_flops"):
+        return _scaled(x, "FLOP/s")
+    if "flops" in name:
+        return _scaled(x, "FLOP")
+    if name.endswith("_s"):
+        return _seconds(x)
+    if name.endswith("_W"):
+        return _scaled(x, "W")
+    if "usd" in name:
+        per = name[name.index("usd") + 3:].strip("_").replace("_", " ")
+        return f"{sig(x)} USD {per.replace('gpu', 'GPU')}".rstrip()
+    if name == "gpu_hours" or name == "tokens" or name.endswith("_tokens"):
+        unit = "GPU·h" if name == "gpu_hours" else "tokens"
+        return f"{_scaled(x, '')} {unit}".replace("  ", " ") if abs(x) >= 1e6 else f"{sig(x)} {unit}"
+    if name.endswith("_hours"):
+        return f"{sig(x)} h"
+    if name in ("mfu", "goodput") or name.endswith(("_fraction", "_share", "_availability", "_utilization")):
+        return f"{sig(x)} ({sig(100 * x)} %)" if math.isfinite(x) else sig(x)
+    return sig(x)
+
+
+def readable(obj: object, names: tuple[str, ...] | None = None, *, title: str | None = None,
+             footer: str = "exact values: the attributes, or .to_dict()") -> str:
+    """A dataclass instance as a titled block, one field a line: ``name  value unit``. The
+    fields printed are ``names`` (default: the dataclass's fields with ``repr=True``, tuples of
+    notes one a line); ``footer`` ends it."""
+    cls = type(obj).__name__
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(obj) if f.repr)
+    rows, notes = [], []
+    for n in names:
+        v = getattr(obj, n)
+        if isinstance(v, tuple) and all(isinstance(s, str) for s in v):
+            notes.extend(v)
+            continue
+        rows.append((n, value_text(n, v)))
+    width = max((len(n) for n, _ in rows), default=0)
+    lines = [f"{cls}: {title}" if title else cls]
+    lines += [f"  {n.ljust(width)}  {t}" for n, t in rows]
+    lines += [f"  note: {s}" for s in notes]
+    if footer:
+        lines.append(f"  ({footer})")
+    return "\n".join(lines)

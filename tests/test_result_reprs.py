@@ -1,0 +1,108 @@
+"""Result objects print readably: one field a line, 4 significant figures, the unit the field's
+name carries; the exact values stay in the attributes and ``to_dict()``.
+
+Before: ``print(il.estimate(sc))`` printed the dataclass repr with every float at full precision
+(``Estimate(step_time_s=0.3349685908694029, tokens_per_s=25042968.889195163, ...)``), the same for
+``il.collective``'s result, the reliability plans and the economics results."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+import infra_lab as il
+from infra_lab._repr import readable, sig, value_text
+
+LONG_FLOAT = re.compile(r"\d\.\d{6,}")
+
+
+@pytest.fixture(scope="module")
+def est():
+    return il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
+
+
+def _lines(obj) -> dict[str, str]:
+    """The printout's ``name  value`` lines as a dict."""
+    out = {}
+    for line in repr(obj).splitlines()[1:]:
+        parts = line.strip().split(None, 1)
+        if len(parts) == 2 and not line.strip().startswith(("(", "note:")):
+            out[parts[0]] = parts[1]
+    return out
+
+
+def test_estimate_prints_units_and_rounded_values_and_keeps_exact_ones(est):
+    text = repr(est)
+    assert str(est) == text
+    assert text.startswith("Estimate: MI300X x 1,024 GPUs, stack megatron-core-rocm")
+    assert not LONG_FLOAT.search(text), text
+    got = _lines(est)
+    assert got["step_time_s"] == value_text("step_time_s", est.step_time_s) and got["step_time_s"].endswith(" ms")
+    assert got["memory_per_gpu_bytes"].endswith("GiB)") and "GB (" in got["memory_per_gpu_bytes"]
+    assert got["tokens_per_s_per_gpu"].endswith("tokens/s") and got["mfu"].endswith("%)")
+    assert got["fits"] == "True" and got["gpus"] == "1,024"
+    # every repr field is printed under its attribute name, and to_dict stays exact
+    assert {f.name for f in dataclasses.fields(est) if f.repr} <= set(got)
+    assert est.to_dict()["step_time_s"] == est.step_time_s and isinstance(est.to_dict()["step_time_s"], float)
+
+
+def test_collective_result_prints_bandwidths_in_GB_per_s_and_its_notes():
+    hw = il.load_scenario("zaya1-ibm-mi300x").hardware
+    c = il.collective("all_reduce", 2**30, hw, gpus=1024)
+    text = repr(c)
+    assert text.startswith("CollectiveResult: all_reduce of 1,073,741,824 B over 1,024 GPUs (rccl)")
+    assert not LONG_FLOAT.search(text.split("note:")[0]), text
+    got = _lines(c)
+    assert got["busbw_Bps"].endswith(" GB/s") and got["time_s"].endswith(" ms")
+    assert got["size_bytes"] == "1.074 GB (1 GiB)"
+    assert all(f"note: {n}" in text for n in c.notes)
+    assert c.to_dict()["busbw_Bps"] == c.busbw_Bps
+    one = il.collective("all_reduce", 2**30, hw, gpus=1)
+    assert repr(one).splitlines()[0].endswith("over 1 GPU (rccl)")
+
+
+def test_reliability_and_economics_results_print_readably(est):
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    rp = il.reliability.plan_run(sc.hardware, 24 * 30, model="zaya1-base")
+    for obj in (rp, rp.checkpoint, il.economics.run_cost(est, price_usd_per_gpu_hour=2.0, tokens=12e12),
+                il.economics.owned_cost_per_gpu_hour("MI300X"), il.economics.rent_vs_own(2.0)):
+        text = repr(obj)
+        assert text.startswith(type(obj).__name__), text
+        assert not LONG_FLOAT.search(text), text
+        assert "exact values" in text
+    assert _lines(rp)["goodput"].endswith("%)") and "days)" in _lines(rp)["work_s"]
+    owned = il.economics.owned_cost_per_gpu_hour("MI300X")
+    assert _lines(owned)["total_usd_per_gpu_hour"] == value_text("x_usd_per_gpu_hour", owned.total_usd_per_gpu_hour)
+    assert _lines(il.economics.run_cost(gpu_hours=1000, price_usd_per_gpu_hour=2.0))["gpu_hours"] == "1,000 GPU·h"
+
+
+@pytest.mark.parametrize(("x", "want"), [
+    (24456.02, "24,456"), (0.3349686, "0.335"), (1.0, "1"), (0.0, "0"), (-2.5, "-2.5"),
+    (float("inf"), "inf"), (float("nan"), "nan"), (2.5e-7, "2.5e-07"), (3e20, "3e+20"), (123.456, "123.5"),
+])
+def test_sig_rounds_to_four_figures(x, want):
+    assert sig(x) == want
+
+
+def test_value_text_reads_the_unit_from_the_name():
+    assert value_text("lower_bound_s", 5.757e-6) == "5.757 µs"
+    assert value_text("expected_wall_s", 7200.0 * 3) == "21,600 s (6 h)"
+    assert value_text("hbm_bw_Bps", 5.3e12) == "5.3 TB/s"
+    assert value_text("peak_flops", 1.3074e15) == "1.307 PFLOP/s"
+    assert value_text("tdp_W", 750.0) == "750 W"
+    assert value_text("node_write_bytes", 5e8) == "500 MB"
+    assert value_text("basis", "estimate") == "'estimate'" and value_text("tokens", None) == "None"
+
+
+def test_readable_takes_any_dataclass():
+    @dataclasses.dataclass(frozen=True)
+    class R:
+        time_s: float
+        notes: tuple = ("one", "two")
+        hidden: float = dataclasses.field(default=1.0, repr=False)
+
+    text = readable(R(0.5), title="t")
+    assert text.splitlines()[:2] == ["R: t", "  time_s  500 ms"]
+    assert "note: one" in text and "note: two" in text and "hidden" not in text
