@@ -27,6 +27,21 @@ def tooltip_problems(chart) -> list[str]:
             for t in _tooltips(spec) if t.get("type") == "quantitative" and "format" not in t]
 
 
+COUNT_TITLES = {"GPUs", "layers", "tp", "pp", "dp", "ep", "runs"}
+"""Tooltip titles of whole counts of the thing they name: their unit is the title itself."""
+
+
+def tooltip_unit_problems(chart) -> list[str]:
+    """The quantitative tooltip lines of a chart (or its spec) whose title does not carry a unit
+    in brackets (``[GB]``, ``[-]``, ``[%]``) and is not a count of what it names (COUNT_TITLES).
+    A reader hovering over a bar saw ``GB 12.3``, ``busbw_GBps 41.20`` or
+    ``usd_per_task 0.0123``: the column's name, not the quantity and its unit."""
+    spec = chart if isinstance(chart, dict) else chart.to_dict()
+    return [f"{t.get('field') or t.get('aggregate')}: title {t.get('title')!r} has no unit"
+            for t in _tooltips(spec) if isinstance(t, dict) and t.get("type") == "quantitative"
+            and t.get("title") not in COUNT_TITLES and "[" not in (t.get("title") or "")]
+
+
 def _front():
     return pl.DataFrame({"accelerator": ["MI300X", "MI300X", "H100-SXM"], "tokens_per_s_per_user": [20.123456789, 40.5, 25.0],
                          "output_tokens_per_s_per_gpu": [900.987654321, 500.0, 800.0], "tp": [8, 4, 8], "pp": [1, 1, 1],
@@ -60,6 +75,20 @@ def test_every_quantitative_tooltip_is_formatted(name, chart):
     assert not tooltip_problems(chart), f"{name}: {tooltip_problems(chart)}"
 
 
+@pytest.mark.parametrize(("name", "chart"), CHARTS, ids=lambda v: v if isinstance(v, str) else "")
+def test_every_quantitative_tooltip_says_its_unit(name, chart):
+    assert not tooltip_unit_problems(chart), f"{name}: {tooltip_unit_problems(chart)}"
+
+
+def test_the_unit_check_catches_a_bare_column_name():
+    import altair as alt
+
+    bare = alt.Chart(alt.Data(values=[{"busbw_GBps": 41.2, "gpus": 8}])).mark_point().encode(
+        x="busbw_GBps:Q", tooltip=[alt.Tooltip("busbw_GBps:Q", format=".1f"), alt.Tooltip("gpus:Q", title="GPUs", format=",d"),
+                                   alt.Tooltip("busbw_GBps:Q", title="busbw", format=".1f")])
+    assert tooltip_unit_problems(bare) == ["busbw_GBps: title None has no unit", "busbw_GBps: title 'busbw' has no unit"]
+
+
 def test_the_check_catches_an_unformatted_tooltip():
     import altair as alt
 
@@ -77,3 +106,24 @@ def test_serving_front_tooltips_say_their_units():
                            ("usd_per_million_output_tokens_all_in", "$,.3f", "[USD per million output tokens, all in]")):
         assert tips[col]["format"] == fmt and tips[col]["title"].endswith(unit), tips[col]
     assert {"tp", "dp", "ep", "pp", "weight_precision", "kv_precision"} <= set(tips)
+
+
+def test_every_gpus_tooltip_is_the_one_definition():
+    """A GPU count reads the same in every chart's tooltip ("GPUs", whole number, thousands
+    separators): each ``gpus`` tooltip line is :func:`infra_lab.charts.base.gpus_tooltip`'s,
+    and no chart module types its own."""
+    from pathlib import Path
+
+    from infra_lab.charts.base import gpus_tooltip
+
+    owner = gpus_tooltip().to_dict()
+    seen = 0
+    for name, chart in CHARTS:
+        for t in _tooltips(chart.to_dict()):
+            if t.get("field") == "gpus":
+                seen += 1
+                assert t == owner, f"{name}: gpus tooltip {t} differs from gpus_tooltip() {owner}"
+    assert seen >= 3, "the charts checked should include ones with a gpus tooltip"
+    pkg = Path(il.charts.__file__).parent
+    typed = [p.name for p in pkg.glob("*.py") if p.name != "base.py" and '"gpus:Q", title=' in p.read_text()]
+    assert not typed, f"chart modules typing their own gpus tooltip (use gpus_tooltip()): {typed}"

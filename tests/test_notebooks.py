@@ -208,6 +208,24 @@ def executed_table_problems(nb) -> list[str]:
     return bad
 
 
+def executed_tooltip_problems(nb) -> list[str]:
+    """The tooltip faults of every chart an executed notebook shows, its explorers' charts and
+    charts a notebook composes included: a quantitative line without a number format or without
+    a unit in its title (tests/test_chart_tooltips.py checks the chart builders one by one)."""
+    from test_chart_axes import executed_outputs
+    from test_chart_tooltips import tooltip_problems, tooltip_unit_problems
+
+    dec, bad = json.JSONDecoder(), []
+    for where, out in executed_outputs(nb):
+        html = "".join(out.get("data", {}).get("text/html", ""))
+        for m in re.finditer(r"var spec = ", html):
+            spec = dec.raw_decode(html, m.end())[0]
+            title = spec.get("title", "")
+            title = title.get("text", "") if isinstance(title, dict) else title
+            bad += [f"{where} {str(title)[:40]!r}: {p}" for p in tooltip_problems(spec) + tooltip_unit_problems(spec)]
+    return bad
+
+
 def test_the_table_check_catches_hidden_rows_and_cut_strings():
     """Planted faults, rendered by polars under the setup cell's settings: a table longer than
     tbl_rows and a string longer than fmt_str_lengths are caught, in a cell and in a widget's
@@ -299,6 +317,8 @@ def test_notebook_executes(path, tmp_path):
 
         bad = executed_chart_problems(nb)
         assert not bad, f"{path.name}: chart axes without a unit in brackets: {bad}"
+        bad_tips = executed_tooltip_problems(nb)
+        assert not bad_tips, f"{path.name}: tooltip lines without a format or a unit: {bad_tips}"
     _tools()
     from sitebuild import save_executed
 

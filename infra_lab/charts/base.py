@@ -7,7 +7,7 @@ import uuid
 
 import altair as alt
 
-__all__ = ["setup_offline", "ChartPane", "vega_bundle_js", "VENDOR_COLORS", "vendor_color",
+__all__ = ["setup_offline", "ChartPane", "vega_bundle_js", "VENDOR_COLORS", "vendor_color", "accelerator_scale",
            "require_columns", "require_rows", "to_altair_data", "field"]
 
 VENDOR_COLORS = {"AMD": "#ED1C24", "NVIDIA": "#76B900", "Intel": "#0071C5"}
@@ -123,6 +123,52 @@ def vendor_color(domain: list[str] | None = None) -> alt.Scale:
     return alt.Scale(domain=dom, range=[VENDOR_COLORS.get(v, "#888888") for v in dom])
 
 
+_SHADES = {"AMD": ["#ED1C24", "#9E0F15", "#F4777B", "#C2185B", "#FF7043"],
+           "NVIDIA": ["#1B5E20", "#76B900", "#A9D861", "#3E6200", "#00897B", "#CDDC39"]}
+"""Shades of each vendor's house colour. An accelerator's preferred shade is fixed by its place
+among its vendor's parts in ``data/accelerators.csv`` (MI300X the house red, H100-SXM the house
+green), so that it keeps its colour from chart to chart and notebook to notebook."""
+
+
+def accelerator_scale(accelerators: list[str], labels: list[str] | None = None) -> alt.Scale:
+    """Colour scale for accelerator names: shades of the vendor's house colour (AMD red,
+    NVIDIA green). Each part takes the shade its place in the catalog gives it (the same in
+    every chart); where two parts of one chart would share a shade, the later one takes the
+    next free shade. A label that is not a catalog name is grey. ``labels`` (one per
+    accelerator) are the values the chart colours by where they are not the catalog names
+    themselves (notebook 08's platforms, "MI355X node": coloured as their accelerator)."""
+    from .. import catalog
+
+    names = catalog.accelerators().select("name", "vendor")
+    order: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    for name, vendor in names.iter_rows():
+        order[name] = seen.get(vendor, 0)
+        seen[vendor] = seen.get(vendor, 0) + 1
+    vendor_of = dict(names.iter_rows())
+    taken: dict[str, set[int]] = {}
+    rng = []
+    for a in accelerators:
+        v = vendor_of.get(a)
+        if v is None or v not in _SHADES:
+            rng.append("#888888")
+            continue
+        shades, used = _SHADES[v], taken.setdefault(v, set())
+        k = order[a] % len(shades)
+        for step in range(len(shades)):   # the next free shade where the preferred one is taken
+            if (k + step) % len(shades) not in used:
+                k = (k + step) % len(shades)
+                break
+        used.add(k)
+        rng.append(shades[k])
+    if labels is not None and len(labels) != len(accelerators):
+        from ..errors import ValidationError
+
+        raise ValidationError(f"accelerator_scale: {len(labels)} labels for {len(accelerators)} accelerators; "
+                              "pass one label per accelerator")
+    return alt.Scale(domain=list(accelerators if labels is None else labels), range=rng)
+
+
 def require_columns(df, cols: list[str], chart: str, params: dict | None = None) -> None:
     """Raise a clear error when a frame lacks the columns a chart needs. ``params`` maps a
     column that the caller chose through a keyword argument (e.g. {"series": "color"}) to that
@@ -145,6 +191,20 @@ def require_rows(df, chart: str, rows: str = "the frame has no rows") -> None:
 
     if df.height == 0:
         raise ValidationError(f"{chart}: {rows}; nothing to draw (the axes are set by the data)")
+
+
+def gpus_tooltip() -> alt.Tooltip:
+    """The tooltip line for a GPU count (the ``gpus`` column): titled "GPUs", a whole number
+    with thousands separators. The one definition every chart with a ``gpus`` column uses."""
+    return alt.Tooltip("gpus:Q", title="GPUs", format=",d")
+
+
+def unit_of(title: str) -> str:
+    """The unit of an axis title, its last ``[...]`` (``"cost [USD per GPU-hour]"`` ->
+    ``"[USD per GPU-hour]"``); ``""`` when it has none. Tooltip lines that show an axis's
+    quantity carry the axis's unit this way."""
+    i = title.rfind("[") if title else -1
+    return title[i:] if i >= 0 and title.endswith("]") else ""
 
 
 def field(name: str) -> str:

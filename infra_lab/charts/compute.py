@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from .base import field, require_columns, require_rows, to_altair_data
+from .base import accelerator_scale, field, require_columns, require_rows, to_altair_data
 
 __all__ = ["roofline_chart", "gemm_efficiency_heatmap", "memory_stacked_bars", "largest_model_chart",
            "gemm_validation_chart", "compute_validation_chart", "efficiency_lines_chart"]
@@ -24,16 +24,19 @@ def roofline_chart(roof, points=None, title: str = "Rooflines (dense peak, peak 
     require_columns(roof, ["accelerator", "vendor", "intensity_flop_per_byte", "attainable_tflops"],
                     "roofline_chart")
     data = to_altair_data(roof)
+    # the house colours, over the accelerators of the lines and of the points
+    accs = data["accelerator"].to_list() + ([] if points is None else to_altair_data(points)["accelerator"].to_list())
+    colors = accelerator_scale(list(dict.fromkeys(accs)))
     x = alt.X("intensity_flop_per_byte:Q", scale=alt.Scale(type="log"),
               title="arithmetic intensity [FLOP/byte]")
     # one y title for both layers (Vega-Lite joins differing layer titles with a comma)
     y_title = "attainable [TFLOP/s]" if points is None else "attainable (lines), achieved (points) [TFLOP/s]"
     y = alt.Y("attainable_tflops:Q", scale=alt.Scale(type="log"), title=y_title)
     lines = alt.Chart(data, title=title).mark_line().encode(
-        x=x, y=y, color=alt.Color("accelerator:N", title="accelerator"),
+        x=x, y=y, color=alt.Color("accelerator:N", title="accelerator", scale=colors),
         strokeDash=alt.StrokeDash("vendor:N", title="vendor"),
-        tooltip=["accelerator", alt.Tooltip("intensity_flop_per_byte:Q", format=".1f"),
-                 alt.Tooltip("attainable_tflops:Q", format=",.0f")])
+        tooltip=["accelerator", alt.Tooltip("intensity_flop_per_byte:Q", title="arithmetic intensity [FLOP/byte]", format=".1f"),
+                 alt.Tooltip("attainable_tflops:Q", title="attainable [TFLOP/s]", format=",.0f")])
     chart = lines
     if points is not None:
         require_columns(points, ["accelerator", "op", "op_type", "intensity_flop_per_byte",
@@ -41,10 +44,10 @@ def roofline_chart(roof, points=None, title: str = "Rooflines (dense peak, peak 
         pts = alt.Chart(to_altair_data(points)).mark_point(filled=True, size=60).encode(
             x="intensity_flop_per_byte:Q",
             y=alt.Y("achieved_tflops:Q", title=y_title),
-            color=alt.Color("accelerator:N"), shape=alt.Shape("op_type:N", title="op type"),
+            color=alt.Color("accelerator:N", scale=colors), shape=alt.Shape("op_type:N", title="op type"),
             tooltip=["accelerator", "op", "op_type",
-                     alt.Tooltip("intensity_flop_per_byte:Q", format=",.1f"),
-                     alt.Tooltip("achieved_tflops:Q", format=",.1f")])
+                     alt.Tooltip("intensity_flop_per_byte:Q", title="arithmetic intensity [FLOP/byte]", format=",.1f"),
+                     alt.Tooltip("achieved_tflops:Q", title="achieved [TFLOP/s]", format=",.1f")])
         chart = lines + pts
     return chart.properties(width=520, height=340)
 
@@ -86,9 +89,9 @@ def gemm_efficiency_heatmap(df, title: str | None = None, value: str = "efficien
         x=alt.X("n:O", title="N [elements]", axis=alt.Axis(labelOverlap=True)),
         y=alt.Y("m:O", title="M [elements]", sort="descending", axis=alt.Axis(labelOverlap=True)),
         color=alt.Color(field=field(value), type="quantitative", title=label, scale=alt.Scale(scheme="viridis")),
-        tooltip=[*key_tips, alt.Tooltip("efficiency:Q", format=".3f"),
-                 alt.Tooltip("achieved_tflops:Q", format=",.0f")] if "achieved_tflops" in data.columns
-        else [*key_tips, alt.Tooltip(field=field(value), type="quantitative", title=value, format=".3f")],
+        tooltip=[*key_tips, alt.Tooltip("efficiency:Q", title="efficiency [fraction of dense peak]", format=".3f"),
+                 alt.Tooltip("achieved_tflops:Q", title="achieved [TFLOP/s]", format=",.0f")] if "achieved_tflops" in data.columns
+        else [*key_tips, alt.Tooltip(field=field(value), type="quantitative", title=label, format=".3f")],
     ).properties(width=420, height=380)
 
 
@@ -109,7 +112,7 @@ def memory_stacked_bars(df, title: str = "Per-GPU training memory") -> alt.Chart
         x=alt.X("sum(GB):Q", title="memory per GPU [GB]"),
         color=alt.Color("component:N", title="component"),
         order=alt.Order("component:N"),
-        tooltip=["model", "accelerator", "component", alt.Tooltip("GB:Q", format=",.1f")])
+        tooltip=["model", "accelerator", "component", alt.Tooltip("GB:Q", title="memory [GB]", format=",.1f")])
     cap = alt.Chart(data).mark_tick(color="black", thickness=3, size=22).encode(
         y="accelerator:N", x=alt.X("max(capacity_GB):Q"),
         tooltip=[alt.Tooltip("max(capacity_GB):Q", title="memory a job can address [GB]", format=",.1f")])
@@ -140,8 +143,10 @@ def largest_model_chart(df, title: str = "The largest model that fits one GPU's 
                x=alt.X("params_B:Q", title="parameters of the largest model that fits [billions]"))
     bars = alt.Chart(data).mark_bar().encode(
         **enc, color=alt.Color("shape:N", title="shape (depth varied)"),
-        tooltip=["accelerator", "shape", alt.Tooltip("layers:Q", format=",d"), alt.Tooltip("params_B:Q", format=",.2f"),
-                 alt.Tooltip("total_GB:Q", format=",.1f"), alt.Tooltip("capacity_GB:Q", format=",.1f")])
+        tooltip=["accelerator", "shape", alt.Tooltip("layers:Q", title="layers", format=",d"),
+                 alt.Tooltip("params_B:Q", title="parameters [billions]", format=",.2f"),
+                 alt.Tooltip("total_GB:Q", title="memory needed [GB]", format=",.1f"),
+                 alt.Tooltip("capacity_GB:Q", title="memory a job can address [GB]", format=",.1f")])
     text = alt.Chart(data).mark_text(align="left", dx=3, fontSize=10).encode(
         **enc, text=alt.Text("layers:Q", format="d"))
     return alt.layer(bars, text, data=data).properties(width=420, height=alt.Step(12), title=title)
@@ -170,12 +175,14 @@ def gemm_validation_chart(df, title: str = "GEMM model vs published max-achievab
     pts = alt.Chart(data).mark_point(filled=True, size=90).encode(
         x=alt.X("published_tflops:Q", title="published [TFLOP/s]"),
         y=alt.Y("predicted_tflops:Q", title="predicted [TFLOP/s]"),
-        color=alt.Color("accelerator:N", title="accelerator"),
+        color=alt.Color("accelerator:N", title="accelerator",
+                        scale=accelerator_scale(sorted(set(data["accelerator"].to_list())))),
         shape=alt.Shape("role:N", title="role"),
         tooltip=[c for c in ("accelerator", "precision") if c in shown]
         + [alt.Tooltip(f"{c}:Q", title=f"{c.upper()} [elements]", format=",d") for c in ("m", "n", "k") if c in shown]
-        + [alt.Tooltip("published_tflops:Q", format=",.1f"), alt.Tooltip("predicted_tflops:Q", format=",.1f")]
-        + ([alt.Tooltip("error_pct:Q", format="+.1f")] if "error_pct" in shown else []))
+        + [alt.Tooltip("published_tflops:Q", title="published [TFLOP/s]", format=",.1f"),
+           alt.Tooltip("predicted_tflops:Q", title="predicted [TFLOP/s]", format=",.1f")]
+        + ([alt.Tooltip("error_pct:Q", title="error [%]", format="+.1f")] if "error_pct" in shown else []))
     return (diag + pts).properties(width=380, height=340, title=title)
 
 
@@ -205,8 +212,10 @@ def compute_validation_chart(df, title: str = "Compute model vs published kernel
         color=alt.Color("kind:N", title="kind"),
         fill=alt.condition("datum.role == 'train'", alt.Color("kind:N"), alt.value("transparent")),
         shape=alt.Shape("accelerator:N", title="accelerator"),
-        tooltip=["case", "accelerator", "role", "unit", alt.Tooltip("measured:Q", format=",.1f"),
-                 alt.Tooltip("predicted:Q", format=",.1f"), alt.Tooltip("error_pct:Q", format="+.1f")])
+        tooltip=["case", "accelerator", "role", "unit",
+                 alt.Tooltip("measured:Q", title="measured [TFLOP/s, or µs for casts]", format=",.1f"),
+                 alt.Tooltip("predicted:Q", title="predicted [same unit]", format=",.1f"),
+                 alt.Tooltip("error_pct:Q", title="error [%]", format="+.1f")])
     # the fill's meaning has no legend of its own: the subtitle states it (a reader saw filled and
     # hollow marks and nothing saying which were fitted)
     return (diag + pts).properties(width=420, height=360, title=alt.TitleParams(
@@ -230,7 +239,7 @@ def efficiency_lines_chart(df, x: str, y: str, color: str, *, dash: str | None =
         x=alt.X(field=field(x), type="quantitative", scale=alt.Scale(type="log" if log_x else "linear"), title=x_title),
         y=alt.Y(field=field(y), type="quantitative", title=y_title),
         color=alt.Color(field=field(color), type="nominal", title=color.replace("_", " ")),
-        tooltip=[alt.Tooltip(field=field(c), type=kind[c], title=c,
+        tooltip=[alt.Tooltip(field=field(c), type=kind[c], title={x: x_title, y: y_title}.get(c, c),
                              **({"format": ",.3f" if c == y else ",.4~g"} if kind[c] == "quantitative" else {}))
                  for c in cols])
     if dash:

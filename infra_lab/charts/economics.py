@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from .base import field, require_columns, require_rows, to_altair_data, vendor_color
+from .base import field, require_columns, require_rows, to_altair_data, unit_of, vendor_color
 
 __all__ = [
     "cost_breakdown_chart", "interval_chart", "tornado_chart", "rent_vs_own_chart", "rent_path_chart",
@@ -58,13 +58,15 @@ def interval_chart(df: pl.DataFrame, *, x_title: str, title: str = "", color: st
     rule = base.mark_rule(strokeWidth=4).encode(x=alt.X("p5:Q", title=x_title), x2="p95:Q", y=y, color=enc_color)
     dot = base.mark_point(filled=True, size=80, color="black").encode(
         x="p50:Q", y=y,
-        tooltip=["label", alt.Tooltip("p5:Q", title="P5", format=",.3~g"), alt.Tooltip("p50:Q", title="P50", format=",.3~g"),
-                 alt.Tooltip("p95:Q", title="P95", format=",.3~g")])
+        tooltip=["label", alt.Tooltip("p5:Q", title=f"P5 {unit_of(x_title)}", format=",.3~g"),
+                 alt.Tooltip("p50:Q", title=f"P50 {unit_of(x_title)}", format=",.3~g"),
+                 alt.Tooltip("p95:Q", title=f"P95 {unit_of(x_title)}", format=",.3~g")])
     layers = [rule, dot]
     if point:
         layers.append(base.mark_tick(color="gray", thickness=2, size=18).encode(
             x=alt.X(field=field(point), type="quantitative"), y=y,
-            tooltip=[alt.Tooltip(field=field(point), type="quantitative", title=point, format=",.3~g")]))
+            tooltip=[alt.Tooltip(field=field(point), type="quantitative", title=f"{point} {unit_of(x_title)}",
+                                format=",.3~g")]))
     return alt.layer(*layers).properties(width=480)
 
 
@@ -93,11 +95,12 @@ def tornado_chart(df: pl.DataFrame, *, x_title: str = "owned cost [USD per usefu
         y=alt.Y(f"{name}:N", sort=order, title=None, axis=alt.Axis(labelLimit=400)),
         color=alt.Color("a higher input:N", title="a higher input",
                         scale=alt.Scale(domain=["raises it", "lowers it"])),
-        tooltip=[alt.Tooltip(f"{name}:N", title="input"), alt.Tooltip("low:Q", title="input low", format=",.4~g"),
-                 alt.Tooltip("high:Q", title="input high", format=",.4~g"),
-                 alt.Tooltip("output_low:Q", format=".3f"), alt.Tooltip("output_high:Q", format=".3f")]
-        if "low" in d.columns else [name, alt.Tooltip("output_low:Q", format=".3f"),
-                                    alt.Tooltip("output_high:Q", format=".3f")],
+        tooltip=[alt.Tooltip(f"{name}:N", title="input"), alt.Tooltip("low:Q", title="input low [the input's unit]", format=",.4~g"),
+                 alt.Tooltip("high:Q", title="input high [the input's unit]", format=",.4~g"),
+                 alt.Tooltip("output_low:Q", title=f"at input low {unit_of(x_title)}", format=".3f"),
+                 alt.Tooltip("output_high:Q", title=f"at input high {unit_of(x_title)}", format=".3f")]
+        if "low" in d.columns else [name, alt.Tooltip("output_low:Q", title=f"at input low {unit_of(x_title)}", format=".3f"),
+                                    alt.Tooltip("output_high:Q", title=f"at input high {unit_of(x_title)}", format=".3f")],
     )
     rule = alt.Chart(pl.DataFrame({"base": [float(d["output_base"][0])]})).mark_rule(color="black").encode(x="base:Q")
     return (bars + rule).properties(width=440)
@@ -119,8 +122,8 @@ def rent_vs_own_chart(df: pl.DataFrame, *, title: str = "Rent vs own: cost of a 
         y=alt.Y("usd_per_gpu_hour:Q", title="cost [USD per useful GPU-hour]", scale=alt.Scale(zero=True)),
         color=alt.Color("option:N", title=None, legend=alt.Legend(labelLimit=400, orient="bottom", columns=1)),
         strokeDash=alt.StrokeDash("kind:N", title=None) if "kind" in d.columns else alt.Undefined,
-        tooltip=["option", alt.Tooltip("utilization:Q", format=".2f"),
-                 alt.Tooltip("usd_per_gpu_hour:Q", title="USD per useful GPU-hour", format=".2f")],
+        tooltip=["option", alt.Tooltip("utilization:Q", title="utilization [fraction of calendar hours]", format=".2f"),
+                 alt.Tooltip("usd_per_gpu_hour:Q", title="cost [USD per useful GPU-hour]", format=".2f")],
     ).properties(width=520)
 
 
@@ -135,7 +138,8 @@ def rent_path_chart(df: pl.DataFrame, *, title: str = "The operator's rent path 
         x=alt.X("t_years:Q", title="time since purchase [years]"),
         y=alt.Y("price_usd_per_gpu_hour:Q", title="price [USD per sold GPU-hour]"),
         color=alt.Color("case:N", title=None, legend=alt.Legend(labelLimit=400)),
-        tooltip=["case", alt.Tooltip("t_years:Q", format=".2f"), alt.Tooltip("price_usd_per_gpu_hour:Q", format=".2f")],
+        tooltip=["case", alt.Tooltip("t_years:Q", title="time since purchase [years]", format=".2f"),
+                 alt.Tooltip("price_usd_per_gpu_hour:Q", title="price [USD per sold GPU-hour]", format=".2f")],
     ).properties(width=520)
 
 
@@ -155,8 +159,8 @@ def tco_band_chart(df: pl.DataFrame, *, y_title: str = "cluster TCO [million USD
                                                color=alt.Color("case:N", title=None))
     line = base.mark_line(point=True).encode(
         x=x, y="p50:Q", color="case:N",
-        tooltip=["case", alt.Tooltip("years:Q", title="horizon [years]", format=",.4~g"), alt.Tooltip("p5:Q", format=",.1f"), alt.Tooltip("p50:Q", format=",.1f"),
-                 alt.Tooltip("p95:Q", format=",.1f")])
+        tooltip=["case", alt.Tooltip("years:Q", title="horizon [years]", format=",.4~g"), alt.Tooltip("p5:Q", title=f"P5 {unit_of(y_title)}", format=",.1f"), alt.Tooltip("p50:Q", title=f"P50 {unit_of(y_title)}", format=",.1f"),
+                 alt.Tooltip("p95:Q", title=f"P95 {unit_of(y_title)}", format=",.1f")])
     return (band + line).properties(width=520)
 
 
@@ -172,7 +176,7 @@ def cashflow_chart(df: pl.DataFrame, *, title: str = "Operator's cumulative cash
         y=alt.Y("cumulative_usd:Q", title="cumulative cash flow [USD per GPU]"),
         color=alt.Color("case:N", title=None, legend=alt.Legend(labelLimit=400)),
         tooltip=["case", alt.Tooltip("year:Q", title="year after purchase [years]", format=",.4~g"),
-                 alt.Tooltip("cumulative_usd:Q", format=",.0f")])
+                 alt.Tooltip("cumulative_usd:Q", title="cumulative cash flow [USD per GPU]", format=",.0f")])
     zero = alt.Chart(pl.DataFrame({"y": [0.0]})).mark_rule(color="gray").encode(y="y:Q")
     return (line + zero).properties(width=520)
 
@@ -194,7 +198,7 @@ def bill_chart(df: pl.DataFrame, *, title: str = "What the renter's bill paid fo
     return alt.Chart(d, title=title).mark_bar().encode(
         x=alt.X("musd:Q", title="cost [million USD]", stack="zero"),
         color=alt.Color("label:N", title=None, legend=alt.Legend(labelLimit=560, orient="bottom", columns=1)),
-        tooltip=["item", alt.Tooltip("musd:Q", title="million USD", format=",.3f")],
+        tooltip=["item", alt.Tooltip("musd:Q", title="cost [million USD]", format=",.3f")],
     ).properties(width=520, height=60)
 
 
@@ -226,7 +230,8 @@ def price_trend_chart(epoch: pl.DataFrame, current: pl.DataFrame | None = None, 
         y=alt.Y("price_usd_per_gpu_hour:Q", title="price [USD per GPU-hour]", scale=alt.Scale(type="log")),
         color=alt.Color("tier:N", title="market tier"),
         shape=alt.Shape("term:N", title="term"),
-        tooltip=["date:T", "provider", "term", "tier", alt.Tooltip("price_usd_per_gpu_hour:Q", format=".2f"), "source"],
+        tooltip=["date:T", "provider", "term", "tier",
+                 alt.Tooltip("price_usd_per_gpu_hour:Q", title="price [USD per GPU-hour]", format=".2f"), "source"],
     ).properties(width=560)
 
 
@@ -241,5 +246,6 @@ def price_strip_chart(df: pl.DataFrame, *, title: str = "Listed rental prices by
         x=alt.X("price_usd_per_gpu_hour:Q", title="price [USD per GPU-hour]"),
         y=alt.Y("accelerator:N", title=None),
         color=alt.Color("term:N", title="term"),
-        tooltip=["accelerator", "provider", "term", alt.Tooltip("price_usd_per_gpu_hour:Q", format=".2f")],
+        tooltip=["accelerator", "provider", "term", alt.Tooltip("price_usd_per_gpu_hour:Q", title="price [USD per GPU-hour]",
+                                                                 format=".2f")],
     ).properties(width=520)

@@ -5,11 +5,21 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from .base import field, require_columns
+from .base import accelerator_scale, field, gpus_tooltip, require_columns
 
 __all__ = ["expansion_pareto", "expansion_bars"]
 
 _STATUS = {True: "announced, not shipped", False: "shipping"}
+
+
+def _platform_colors(platforms) -> alt.Scale:
+    """Each platform in its accelerator's house colour (accelerator_scale), so that MI300X is
+    the same red here as in notebooks 01-07."""
+    from .. import expansion
+
+    acc = dict(expansion.platforms().select("platform", "accelerator").iter_rows())
+    shown = sorted(set(platforms.to_list()))
+    return accelerator_scale([acc.get(p, p) for p in shown], labels=shown)
 
 
 def expansion_pareto(df: pl.DataFrame, x: str, y: str, *, x_title: str, y_title: str,
@@ -43,21 +53,22 @@ def expansion_pareto(df: pl.DataFrame, x: str, y: str, *, x_title: str, y_title:
     # hollow = announced: a filled mark whose fill is transparent for announced parts, its
     # outline in the colour (a fill drawn from a condition on the colour field left the model
     # legend's shapes without a fill or a stroke: blank)
+    colors = _platform_colors(pts[color]) if color == "platform" else alt.Undefined   # the house colours
     base = alt.Chart(pts).mark_point(size=70, strokeWidth=2, filled=True).encode(
         x=alt.X(field=field(x), type="quantitative", title=x_title, scale=sx, axis=axis(x)),
         y=alt.Y(field=field(y), type="quantitative", title=y_title, scale=sy, axis=axis(y)),
         # the flag is the option's (platform or NIC): a shipping MI300X node with the announced
         # Vulcano NIC is hollow, which "platform (hollow: announced, not shipped)" misread
-        color=alt.Color(field=field(color), type="nominal",
+        color=alt.Color(field=field(color), type="nominal", scale=colors,
                         title=[color, "(hollow: an announced,", "not shipped part:", "platform or NIC)"]),
-        stroke=alt.Stroke(field=field(color), type="nominal"),
+        stroke=alt.Stroke(field=field(color), type="nominal", scale=colors),
         shape=alt.Shape("model:N", title="model"),
         fillOpacity=alt.FillOpacity("status:N", scale=alt.Scale(domain=list(_STATUS.values())[::-1], range=[1.0, 0.0]),
                                     legend=None),
         # the values under the axes' titles, units included (the column names, "capex_usd" or
         # "usd_per_m_served_tokens", read as code in a chart that titles them in words)
         tooltip=[alt.Tooltip(field=field(color), type="nominal", title=color), "nic:N",
-                 alt.Tooltip("gpus:Q", title="GPUs", format=",d"), "model:N", "status:N",
+                 gpus_tooltip(), "model:N", "status:N",
                  alt.Tooltip(field=field(x), type="quantitative", title=x_title, format=",.3~g"),
                  alt.Tooltip(field=field(y), type="quantitative", title=y_title, format=",.3~g")],
     )
@@ -83,5 +94,5 @@ def expansion_bars(df: pl.DataFrame, value: str, *, label: str = "option", title
         y=alt.Y(field=field(label), type="nominal", sort="-x", title=None),
         x=alt.X(field=field(value), type="quantitative", title=value_title or value),
         tooltip=[alt.Tooltip(field=field(label), type="nominal", title=label),
-                 alt.Tooltip(field=field(value), type="quantitative", title=value, format=",.4~g")],
+                 alt.Tooltip(field=field(value), type="quantitative", title=value_title or value, format=",.4~g")],
     ).properties(title=title, width=width)

@@ -47,7 +47,7 @@ def accelerator_bars(df, metric: str, title: str | None = None, highlight: str =
         color=alt.Color("vendor:N", scale=vendor_color(vendors), title="vendor"),
         stroke=alt.condition(alt.datum.accelerator == highlight, alt.value("black"), alt.value(None)),
         strokeWidth=alt.value(2),
-        tooltip=["accelerator", "vendor", alt.Tooltip("value:Q", format=fmt), "unit"],
+        tooltip=["accelerator", "vendor", alt.Tooltip("value:Q", title=f"{label} [{unit}]", format=fmt)],
     )
     text = base.mark_text(align="left", dx=3, fontSize=10).encode(
         y=alt.Y("accelerator:N", sort=order), x="value:Q", text=alt.Text("value:Q", format=fmt)
@@ -88,7 +88,7 @@ def peak_by_precision(df, title: str = "Dense peak by precision") -> alt.Chart:
         y=alt.Y("peak_tflops:Q", title="dense peak [TFLOP/s]"),
         color=alt.Color("precision:N", sort=order, scale=alt.Scale(domain=order)),
         opacity=alt.Opacity("vendor:N", scale=alt.Scale(domain=vendors, range=[1.0] * len(vendors)), legend=None),
-        tooltip=["accelerator", "precision", alt.Tooltip("peak_tflops:Q", format=",.1f")],
+        tooltip=["accelerator", "precision", alt.Tooltip("peak_tflops:Q", title="dense peak [TFLOP/s]", format=",.1f")],
     )
     missing = data.filter(pl.col("peak_tflops").is_null())
     if missing.height == 0:
@@ -125,7 +125,7 @@ def cluster_bars(df, title: str = "Cluster aggregate") -> alt.Chart:
             y=alt.Y("cluster:N", title=None),
             color=alt.Color("cluster:N", legend=None),
             row=alt.Row("label:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
-            tooltip=["cluster", "quantity", alt.Tooltip("value:Q", format=",.1f"), "unit"],
+            tooltip=["cluster", "label:N", alt.Tooltip("value:Q", title="value [unit in the line above]", format=",.1f")],
         )
         .transform_calculate(label="datum.quantity + ' [' + datum.unit + ']'")
         .resolve_scale(x="independent")

@@ -47,7 +47,7 @@ def mix_time_chart(df: pl.DataFrame, value: str = "days", title: str = "Where th
         color=alt.Color("part:N", sort=[PART_LABELS[p] for p in _PART_ORDER if p in set(drawn.to_list())], title="part",
                         legend=alt.Legend(labelLimit=400)),
         order=alt.Order("order:Q"),
-        tooltip=["mix", "part", alt.Tooltip(field=field(value), type="quantitative", title=value, format=",.3f")],
+        tooltip=["mix", "part", alt.Tooltip(field=field(value), type="quantitative", title=unit, format=",.3f")],
     )
     totals = df.group_by("mix", maintain_order=True).agg(pl.col(value).sum().alias("total"))
     tick = alt.Chart(to_altair_data(totals)).mark_tick(color="black", thickness=2, size=22).encode(
@@ -95,14 +95,16 @@ def packing_waste_chart(df: pl.DataFrame, title: str = "Padding waste by packing
         y=alt.Y("mix:N", title=None, sort=mixes),
         yOffset=alt.YOffset("packing:N"),
         x=alt.X("waste_pct:Q", title="padding [% of sequence positions]"),
-        tooltip=["mix", "packing", alt.Tooltip("waste_pct:Q", format=".2f")],
+        tooltip=["mix", "packing", alt.Tooltip("waste_pct:Q", title="padding [% of sequence positions]", format=".2f")],
     )
     bars = base.mark_bar().encode(color=alt.Color("packing:N", title="packing"))
     labels = base.mark_text(align="left", dx=3, fontSize=10).encode(text=alt.Text("waste_pct:Q", format=".2~f"))
     return alt.layer(bars, labels, title=title).properties(width=420, height=max(80, 40 * df["mix"].n_unique()))
 
 
-def multimodal_validation_chart(df: pl.DataFrame, title: str = "Predicted vs published") -> alt.Chart:
+def multimodal_validation_chart(df: pl.DataFrame,
+                                title: str = "Multimodal step model against published runs: predicted ÷ published"
+                                ) -> alt.Chart:
     """Predicted / published per case with the prediction's assumption band and the
     published range (where given); 1 = exact.
 
@@ -127,6 +129,13 @@ def multimodal_validation_chart(df: pl.DataFrame, title: str = "Predicted vs pub
         y=alt.Y("case:N", title=None), x=alt.X("m_lo:Q", title="predicted / published [-]"), x2="m_hi:Q")
     rng = base.mark_rule(strokeWidth=2).encode(y="case:N", x="lo:Q", x2="hi:Q")
     pts = base.mark_point(filled=True, size=80).encode(
-        y="case:N", x="ratio:Q", tooltip=["case", alt.Tooltip("ratio:Q", format=".2f")])
+        y="case:N", x="ratio:Q", tooltip=["case", alt.Tooltip("ratio:Q", title="predicted / published [-]", format=".2f"),
+                                          alt.Tooltip("lo:Q", title="assumption band, low [-]", format=".2f"),
+                                          alt.Tooltip("hi:Q", title="assumption band, high [-]", format=".2f")])
     one = alt.Chart(pl.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
-    return (band + rng + pts + one).properties(title=title, width=420, height=max(80, 30 * d.height))
+    # the marks have no legend: the subtitle says which is which (a time's ratio below 1 and an
+    # MFU's above 1 both mean the model is faster than the run)
+    key = ["point: predicted ÷ published; thin line: the prediction over its assumption band;",
+           "grey bar: the published range; dashed: exact (1)"]
+    return (band + rng + pts + one).properties(title=alt.TitleParams(title, subtitle=key), width=420,
+                                               height=max(80, 30 * d.height))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from .base import field, require_columns, to_altair_data
+from .base import field, gpus_tooltip, require_columns, to_altair_data
 
 __all__ = ["busbw_vs_size_chart", "scaling_chart", "routing_distribution_chart",
            "fabric_comparison_chart", "validation_chart"]
@@ -39,7 +39,7 @@ def busbw_vs_size_chart(df, color: str = "series", title: str = "Bus bandwidth v
         y=alt.Y("busbw_GBps:Q", scale=alt.Scale(type="log"), title="Bus bandwidth busbw [GB/s]"),
         tooltip=[alt.Tooltip(field=field(color), type="nominal", title=color),
                  alt.Tooltip("size_bytes:Q", title="size [bytes]", format=",.0f"),
-                 alt.Tooltip("busbw_GBps:Q", format=".1f")]
+                 alt.Tooltip("busbw_GBps:Q", title="busbw [GB/s]", format=".1f")]
         + (["chosen"] if "chosen" in df.columns else []) + (["protocol"] if "protocol" in df.columns else []),
     )
     chart = lines
@@ -61,8 +61,8 @@ def scaling_chart(df, y: str = "busbw_GBps", color: str = "series",
         x=alt.X("gpus:Q", scale=alt.Scale(type="log", base=2), title="GPUs in the collective [-]"),
         y=alt.Y(field=field(y), type="quantitative", title=ytitle),
         color=alt.Color(field=field(color), type="nominal", title=color.replace("_", " ")),
-        tooltip=[alt.Tooltip("gpus:Q", title="GPUs", format=",d"), alt.Tooltip(field=field(color), type="nominal", title=color),
-                 alt.Tooltip(field=field(y), type="quantitative", title=y, format=".2f")]
+        tooltip=[gpus_tooltip(), alt.Tooltip(field=field(color), type="nominal", title=color),
+                 alt.Tooltip(field=field(y), type="quantitative", title=ytitle, format=".2f")]
         + (["chosen"] if "chosen" in df.columns else []),
     ).properties(title=title, width=520, height=300)
 
@@ -77,7 +77,7 @@ def routing_distribution_chart(df, title: str = "Step efficiency over hash seeds
                 title="Step efficiency η = ideal time / achieved time [-]"),
         y=alt.Y("count():Q", stack=None, title="Hash seeds [count]"),
         color=alt.Color("routing:N", title="routing"),
-        tooltip=["routing", alt.Tooltip("count():Q", title="samples", format=",d")],
+        tooltip=["routing", alt.Tooltip("count():Q", title="hash seeds [count]", format=",d")],
     ).properties(title=title, width=520, height=260)
 
 
@@ -92,7 +92,7 @@ def fabric_comparison_chart(df, y: str = "time_ms", title: str = "Fabric compari
         xOffset="workload:N",
         y=alt.Y(field=field(y), type="quantitative", title=ytitle),
         color=alt.Color("workload:N", title="workload"),
-        tooltip=["fabric", "workload", alt.Tooltip(field=field(y), type="quantitative", title=y, format=".3f")],
+        tooltip=["fabric", "workload", alt.Tooltip(field=field(y), type="quantitative", title=ytitle, format=".3f")],
     ).properties(title=title, width=420, height=260)
 
 
@@ -118,7 +118,8 @@ def validation_chart(df, title: str = "Model vs published nccl-tests / rccl-test
         shape=alt.Shape("split:N", title="split"),
         tooltip=[c for c in ("case", "op", "requested", "chosen", "protocol") if c in shown]
         + ([alt.Tooltip("size_bytes:Q", title="size [bytes]", format=",.0f")] if "size_bytes" in shown else [])
-        + [alt.Tooltip(f"{c}:Q", format=".1f") for c in ("measured_GBps", "predicted_GBps") if c in shown]
-        + [alt.Tooltip("error_pct:Q", format="+.1f"), "split"],
+        + [alt.Tooltip(f"{c}:Q", title=f"{c.split('_')[0]} busbw [GB/s]", format=".1f")
+           for c in ("measured_GBps", "predicted_GBps") if c in shown]
+        + [alt.Tooltip("error_pct:Q", title="error [%]", format="+.1f"), "split"],
     )
     return alt.layer(band, pts).properties(title=title, width=560, height=300)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from .base import require_columns, require_rows, to_altair_data
+from .base import gpus_tooltip, require_columns, require_rows, to_altair_data
 
 __all__ = ["run_length_histogram", "interruption_rate_bars", "goodput_vs_interval",
            "goodput_scaling", "goodput_bands_chart", "restart_sweep_chart", "fleet_check_chart",
@@ -37,7 +37,7 @@ def run_length_histogram(runs, expected_wall_h: float | None = None, *, bins: in
         x=alt.X("start_h:Q", bin="binned", title="wall-clock time of the run [h]"),
         x2="end_h:Q",
         y=alt.Y("share:Q", title="share of simulated runs [-]", axis=alt.Axis(format="%")),
-        tooltip=[alt.Tooltip("start_h:Q", format=",.1f"), alt.Tooltip("end_h:Q", format=",.1f"),
+        tooltip=[alt.Tooltip("start_h:Q", title="bin from [h]", format=",.1f"), alt.Tooltip("end_h:Q", title="bin to [h]", format=",.1f"),
                  alt.Tooltip("runs:Q", title="runs", format=",d")],
     )
     layers = [bars]
@@ -69,7 +69,7 @@ def interruption_rate_bars(rates, title: str = "Expected interruptions per day b
         x=alt.X("per_day:Q", title="interruptions per day [1/day]"),
         color=alt.Color("cluster:N", title="cluster"),
         yOffset="cluster:N",
-        tooltip=["cluster", "component_class", alt.Tooltip("per_day:Q", format=",.3f")],
+        tooltip=["cluster", "component_class", alt.Tooltip("per_day:Q", title="interruptions per day [1/day]", format=",.3f")],
     ).properties(width=380, height=alt.Step(14))
 
 
@@ -89,7 +89,8 @@ def goodput_vs_interval(sweep, title: str = "Goodput vs checkpoint interval (clo
         y=alt.Y("goodput:Q", scale=alt.Scale(zero=False), title="goodput (useful / wall-clock) [-]",
                 axis=alt.Axis(format="%")),
         color=alt.Color("case:N", title="case"),
-        tooltip=["case", alt.Tooltip("interval_h:Q", format=",.2f"), alt.Tooltip("goodput:Q", format=".2%")],
+        tooltip=["case", alt.Tooltip("interval_h:Q", title="work between checkpoints [h]", format=",.2f"),
+                 alt.Tooltip("goodput:Q", title="goodput [-]", format=".2%")],
     )
     pts = base.transform_filter(alt.datum.optimal).mark_point(size=70, filled=True).encode(
         x="interval_h:Q", y="goodput:Q", color="case:N")
@@ -114,12 +115,12 @@ def goodput_scaling(table, title: str = "Goodput and interruptions vs cluster si
     g = base.mark_line(point=True).encode(
         x=x, y=alt.Y("goodput:Q", title="goodput [-]", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
         color=alt.Color("case:N", title="case"),
-        tooltip=["case", alt.Tooltip("gpus:Q", title="GPUs", format=",d"), alt.Tooltip("goodput:Q", format=".2%")],
+        tooltip=["case", gpus_tooltip(), alt.Tooltip("goodput:Q", title="goodput [-]", format=".2%")],
     ).properties(width=260, height=220, title="goodput")
     r = base.mark_line(point=True).encode(
         x=x, y=alt.Y("interruptions_per_day:Q", scale=alt.Scale(type="log"), title="interruptions per day [1/day]"),
-        color="case:N", tooltip=["case", alt.Tooltip("gpus:Q", title="GPUs", format=",d"),
-                                  alt.Tooltip("interruptions_per_day:Q", format=",.2f")],
+        color="case:N", tooltip=["case", gpus_tooltip(),
+                                  alt.Tooltip("interruptions_per_day:Q", title="interruptions per day [1/day]", format=",.2f")],
     ).properties(width=260, height=220, title="interruptions per day")
     return alt.hconcat(g, r, title=title)
 
@@ -151,13 +152,13 @@ def goodput_bands_chart(bands, title: str = "Goodput vs cluster size: bands over
     area = alt.Chart(to_altair_data(agg)).mark_area(opacity=0.25).encode(
         x=x, y=alt.Y("goodput_min:Q", title="goodput (useful / wall-clock) [-]", axis=alt.Axis(format="%")),
         y2="goodput_max:Q", color=alt.Color("calibration:N", title="calibration"),
-        tooltip=["calibration", alt.Tooltip("gpus:Q", title="GPUs", format=",d"), alt.Tooltip("goodput_min:Q", format=".1%"),
-                 alt.Tooltip("goodput_max:Q", format=".1%")],
+        tooltip=["calibration", gpus_tooltip(), alt.Tooltip("goodput_min:Q", title="goodput, lowest [-]", format=".1%"),
+                 alt.Tooltip("goodput_max:Q", title="goodput, highest [-]", format=".1%")],
     )
     line = alt.Chart(to_altair_data(base)).mark_line(point=True).encode(
         x=x, y="goodput:Q", color="calibration:N",
-        tooltip=["calibration", alt.Tooltip("gpus:Q", title="GPUs", format=",d"),
-                 alt.Tooltip("goodput:Q", format=".2%", title="baseline restart")],
+        tooltip=["calibration", gpus_tooltip(),
+                 alt.Tooltip("goodput:Q", format=".2%", title="goodput, baseline restart [-]")],
     )
     return (area + line).properties(width=460, height=260, title=title)
 
@@ -182,9 +183,9 @@ def restart_sweep_chart(sweep, title: str | None = None) -> alt.Chart:
                                            nice=False), title=f"{label} {unit}"),
         y=alt.Y("goodput:Q", title="goodput [-]", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
         color=alt.Color("calibration:N", title="calibration"),
-        tooltip=["calibration", alt.Tooltip("value:Q", format=",.0f"),
+        tooltip=["calibration", alt.Tooltip("value:Q", title=f"{label} {unit}", format=",.0f"),
                  alt.Tooltip("mean_restart_min:Q", format=".1f", title="mean restart [min]"),
-                 alt.Tooltip("goodput:Q", format=".1%")],
+                 alt.Tooltip("goodput:Q", title="goodput [-]", format=".1%")],
     ).properties(width=420, height=240)
 
 
@@ -233,7 +234,8 @@ def fleet_check_chart(check, title: str = "Published fleet observations vs each 
         size=80, filled=True).encode(
         y=y, x=alt.X("predicted_mtbi_h:Q", scale=alt.Scale(type="log", domain=[lo_dom, hi_dom], nice=False)),
         color=alt.Color("calibration:N", title="prediction by"), shape="calibration:N",
-        tooltip=["observation", "calibration", alt.Tooltip("predicted_mtbi_h:Q", format=",.1f")])
+        tooltip=["observation", "calibration",
+                 alt.Tooltip("predicted_mtbi_h:Q", title="predicted mean time between interruptions [h]", format=",.1f")])
     # the legend keys the predictions only: the subtitle keys the published marks (the chart
     # drew a grey bar and a black tick with nothing saying which is what)
     key = ["published: black tick = the value, or the high end of a range or bound;",
@@ -257,6 +259,7 @@ def save_value_chart(table, title: str = "What faster saves are worth vs the bas
         x=alt.X("baseline_save_s:Q", scale=alt.Scale(type="log"), title="baseline blocking save [s]"),
         y=alt.Y("hours_saved:Q", title="wall-clock hours saved on the run [h]"),
         color=alt.Color("calibration:N", title="calibration"),
-        tooltip=["calibration", alt.Tooltip("baseline_save_s:Q", format=",.0f"),
-                 alt.Tooltip("hours_saved:Q", format=",.2f"), alt.Tooltip("usd_saved:Q", format="$,.0f")],
+        tooltip=["calibration", alt.Tooltip("baseline_save_s:Q", title="baseline blocking save [s]", format=",.0f"),
+                 alt.Tooltip("hours_saved:Q", title="hours saved [h]", format=",.2f"),
+                 alt.Tooltip("usd_saved:Q", title="saved [USD]", format="$,.0f")],
     ).properties(width=420, height=240)

@@ -6,33 +6,9 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from .base import field, require_columns, require_rows, to_altair_data
+from .base import accelerator_scale, field, require_columns, require_rows, to_altair_data
 
-__all__ = ["serving_front_chart", "serving_breakdown_chart", "serving_parity_chart", "serving_cost_chart",
-           "accelerator_scale"]
-
-_SHADES = {"AMD": ["#ED1C24", "#9E0F15", "#F4777B", "#C2185B"],
-           "NVIDIA": ["#76B900", "#3E6200", "#A9D861", "#1B5E20", "#CDDC39"]}
-
-
-def accelerator_scale(accelerators: list[str]) -> alt.Scale:
-    """Colour scale for accelerator names: shades of the vendor's house colour (AMD red,
-    NVIDIA green), in the order given."""
-    from .. import catalog
-
-    used = {"AMD": 0, "NVIDIA": 0}
-    rng = []
-    for a in accelerators:
-        try:
-            v = catalog.accelerator(a).vendor
-        except Exception:  # noqa: BLE001 (a label that is not a catalog name: grey)
-            rng.append("#888888")
-            continue
-        shades = _SHADES.get(v, ["#888888"])
-        rng.append(shades[used.get(v, 0) % len(shades)])
-        used[v] = used.get(v, 0) + 1
-    return alt.Scale(domain=list(accelerators), range=rng)
-
+__all__ = ["serving_front_chart", "serving_breakdown_chart", "serving_parity_chart", "serving_cost_chart"]
 
 _FRONT_TIPS = {
     **{c: alt.Tooltip(f"{c}:Q", title=c, format=",d") for c in ("tp", "pp", "dp", "ep")},
@@ -97,7 +73,7 @@ def serving_breakdown_chart(df: pl.DataFrame, title: str = "Where an engine cycl
         y=alt.Y("run:N", sort=runs, title=None),
         x=alt.X("sum(ms):Q", title="time per engine cycle [ms]"),
         color=alt.Color("component:N", title="component"),
-        tooltip=["run", "component", alt.Tooltip("ms:Q", format=",.2f", title="ms")],
+        tooltip=["run", "component", alt.Tooltip("ms:Q", format=",.2f", title="time per engine cycle [ms]")],
     ).properties(width=460, height=max(60, 26 * len(runs)))
 
 
@@ -138,9 +114,10 @@ def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_pe
         y=alt.Y(field=field(pred), type="quantitative", scale=sx, title=f"predicted {name} [{unit}]"),
         color=alt.Color("accelerator:N", scale=accelerator_scale(accs), title="accelerator"),
         shape=alt.Shape("split:N", title="split"),
-        tooltip=["id", "engine", "split", alt.Tooltip(field=field(meas), type="quantitative", title=meas, format=",.4g"),
-                 alt.Tooltip(field=field(pred), type="quantitative", title=pred, format=",.4g"),
-                 alt.Tooltip(field=field(f"{metric}_error_pct"), type="quantitative", title=f"{metric}_error_pct",
+        tooltip=["id", "engine", "split",
+                 alt.Tooltip(field=field(meas), type="quantitative", title=f"measured {name} [{unit}]", format=",.4g"),
+                 alt.Tooltip(field=field(pred), type="quantitative", title=f"predicted {name} [{unit}]", format=",.4g"),
+                 alt.Tooltip(field=field(f"{metric}_error_pct"), type="quantitative", title="error [%]",
                              format="+.1f")],
     )
     bands = f" (bands {', '.join(f'±{p:g} %' for p in sorted(pcts))})" if pcts else ""
@@ -162,7 +139,7 @@ def serving_cost_chart(df: pl.DataFrame, value: str = "usd_per_task", group: str
         color=alt.Color(field=field(group), type="nominal", scale=accelerator_scale(groups) if group == "accelerator"
                         else alt.Scale(scheme="tableau10"), legend=None),
         tooltip=[alt.Tooltip(field=field(group), type="nominal", title=group),
-                 alt.Tooltip(field=field(value), type="quantitative", title=value, format=",.4g")],
+                 alt.Tooltip(field=field(value), type="quantitative", title=x_title or _cost_axis_title(value), format=",.4g")],
     ).properties(width=420, height=max(60, 26 * len(groups)))
 
 

@@ -63,7 +63,7 @@ def step_breakdown_chart(df: pl.DataFrame, title: str = "Where one training step
                         scale=alt.Scale(domain=domain, scheme="tableau20"),
                         legend=alt.Legend(values=[c for c in domain if c in present])),
         order=alt.Order("order:Q"),
-        tooltip=["run", "component", alt.Tooltip("milliseconds:Q", format=",.1f", title="ms")],
+        tooltip=["run", "component", alt.Tooltip("milliseconds:Q", format=",.1f", title="time per optimizer step [ms]")],
     ).properties(width=480, height=max(60, 28 * len(runs)))
 
 
@@ -95,8 +95,8 @@ def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time
         y=alt.Y("predicted_step_time_s:Q", scale=sx, title="predicted step time [s]"),
         color=alt.Color("split:N", title="split"),
         shape=alt.Shape("table:N", title="source table"),
-        tooltip=["case", "split", alt.Tooltip("measured_step_time_s:Q", format=".2f"),
-                 alt.Tooltip("predicted_step_time_s:Q", format=".2f"),
+        tooltip=["case", "split", alt.Tooltip("measured_step_time_s:Q", title="measured step time [s]", format=".2f"),
+                 alt.Tooltip("predicted_step_time_s:Q", title="predicted step time [s]", format=".2f"),
                  alt.Tooltip("error_pct:Q", format="+.1f", title="error [%]")],
     )
     key = (f"dashed: predicted = measured; grey bands: within ±{STEP_TIME_BOUNDS_PCT['median']:g} % and "
@@ -136,8 +136,9 @@ def band_coverage_chart(df: pl.DataFrame, title: str = "Measured throughput agai
         color=alt.Color("where:N", title="measured", scale=alt.Scale(domain=["inside", "outside"],
                                                                      range=["#4c78a8", "#e45756"])),
         shape=alt.Shape("split:N", title="split"),
-        tooltip=["id", "split", alt.Tooltip("measured:Q", format=".2f", title="measured ÷ nominal"),
-                 alt.Tooltip("band_low:Q", format=".2f"), alt.Tooltip("band_high:Q", format=".2f"),
+        tooltip=["id", "split", alt.Tooltip("measured:Q", format=".2f", title="measured ÷ nominal [-]"),
+                 alt.Tooltip("band_low:Q", format=".2f", title="band low ÷ nominal [-]"),
+                 alt.Tooltip("band_high:Q", format=".2f", title="band high ÷ nominal [-]"),
                  alt.Tooltip("edge_error_pct:Q", format="+.1f", title="nearest-edge error [%]")])
     return (bar + tick + pts).properties(title=title, width=420, height=max(120, 14 * d.height))
 
@@ -175,8 +176,8 @@ def plan_scatter(df: pl.DataFrame, title: str = "Parallel plans: memory vs throu
         x=alt.X("memory_GB:Q", title="memory per GPU [GB]"),
         y=alt.Y("Mtokens_per_s:Q", title="throughput [million tokens/s]"),
         color=alt.Color("fits:N", title="fits in memory"),
-        tooltip=[alt.Tooltip("plan:N"), alt.Tooltip("Mtokens_per_s:Q", format=".2f"),
-                 alt.Tooltip("memory_GB:Q", format=".1f")],
+        tooltip=[alt.Tooltip("plan:N"), alt.Tooltip("Mtokens_per_s:Q", title="throughput [million tokens/s]", format=".2f"),
+                 alt.Tooltip("memory_GB:Q", title="memory per GPU [GB]", format=".1f")],
     )
     chart = pts
     if hbm_GB is not None:

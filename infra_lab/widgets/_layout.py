@@ -10,7 +10,7 @@ PADDING_PX = 16
 
 def fit_labels(controls: Iterable) -> None:
     """Give every control the same description width, wide enough for the longest label,
-    so labels such as "write GB/s/node" are not cut off and the sliders line up."""
+    so labels such as "write [GB/s per node]" are not cut off and the sliders line up."""
     controls = list(controls)
     longest = max((len(c.description) for c in controls), default=0)
     width = f"{longest * PX_PER_CHAR + PADDING_PX}px"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipywidgets as W
 
 from ..scenario import PRECISIONS, RECOMPUTE
+from ._layout import fit_labels
 
 __all__ = ["compute_memory_explorer", "compute_memory_update", "compute_memory_view"]
 
@@ -66,11 +67,12 @@ def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, mic
 
     w_model = W.Dropdown(options=models.preset_names(), value=preset, description="model")
     w_seq = W.Dropdown(options=[1024, 2048, 4096, 8192, 16384, 32768], value=seq_len,
-                       description="seq len")
-    w_mbs = W.Dropdown(options=[1, 2, 4, 8, 16], value=micro_batch, description="micro-batch")
+                       description="seq len [tokens]")
+    w_mbs = W.Dropdown(options=[1, 2, 4, 8, 16], value=micro_batch, description="micro-batch [sequences]")
     w_prec = W.Dropdown(options=list(PRECISIONS), value=precision, description="precision")
     w_zero = W.Dropdown(options=[0, 1, 2, 3], value=zero, description="ZeRO")
     w_rec = W.Dropdown(options=list(RECOMPUTE), value=recompute, description="recompute")
+    fit_labels((w_model, w_seq, w_mbs, w_prec, w_zero, w_rec))   # the labels with units are not cut off
     status = W.HTML()
     _, chart, html = compute_memory_update(preset, seq_len, micro_batch, precision, zero, recompute)
     status.value = html

@@ -90,11 +90,11 @@ def multimodal_explorer(base: str = "maia-class-ibm-mi300x"):
     summary and the time split on every change. ``box.update`` is the callback."""
     from ..charts import ChartPane
 
-    w_img = W.FloatSlider(value=0.25, min=0.0, max=0.9, step=0.05, description="image share",
+    w_img = W.FloatSlider(value=0.25, min=0.0, max=0.9, step=0.05, description="image share [of tokens]",
                           continuous_update=False, readout_format=".2f")
-    w_aud = W.FloatSlider(value=0.15, min=0.0, max=0.9, step=0.05, description="audio share",
+    w_aud = W.FloatSlider(value=0.15, min=0.0, max=0.9, step=0.05, description="audio share [of tokens]",
                           continuous_update=False, readout_format=".2f")
-    w_px = W.SelectionSlider(options=[224, 336, 448, 672, 896], value=448, description="image side px",
+    w_px = W.SelectionSlider(options=[224, 336, 448, 672, 896], value=448, description="image side [px]",
                              continuous_update=False)
     w_enc = W.ToggleButtons(options=["trained", "frozen"], value="trained", description="encoder")
     w_pack = W.ToggleButtons(options=["ffd", "none"], value="ffd", description="packing")

@@ -107,9 +107,9 @@ def reliability_explorer(hardware, work_hours: float, *, model=None, optimizer: 
     w_gpus = W.SelectionSlider(options=list(GPU_CHOICES), value=GPU_CHOICES[0], description="GPUs",
                                continuous_update=False)
     w_cal = W.Dropdown(options=list(R.calibration_names()), value="llama3", description="calibration")
-    w_early = W.FloatSlider(value=1.0, min=1.0, max=3.0, step=0.25, description="early-deploy ×",
+    w_early = W.FloatSlider(value=1.0, min=1.0, max=3.0, step=0.25, description="early-deploy [×]",
                             continuous_update=False)
-    w_bw = W.FloatLogSlider(value=bw0, base=10, min=-2, max=2, step=0.1, description="write GB/s/node",
+    w_bw = W.FloatLogSlider(value=bw0, base=10, min=-2, max=2, step=0.1, description="write [GB/s per node]",
                             continuous_update=False)
     w_rs = W.Dropdown(options=profiles, value="baseline", description="restart")
     fit_labels((w_gpus, w_cal, w_early, w_bw, w_rs))

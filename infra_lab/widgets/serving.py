@@ -152,7 +152,7 @@ def serving_explorer():
     w_acc = W.Dropdown(options=list(SERVING_ACCELERATORS), value="MI300X", description="accelerator")
     w_eng = W.Dropdown(options=["vllm", "sglang", "trt-llm", "atom"], value="vllm", description="engine")
     w_prec = W.Dropdown(options=["bf16", "fp8", "fp4"], value="fp8", description="weights")
-    w_conc = W.SelectionSlider(options=[1, 4, 16, 32, 64, 128, 256, 512], value=64, description="concurrency",
+    w_conc = W.SelectionSlider(options=[1, 4, 16, 32, 64, 128, 256, 512], value=64, description="concurrency [requests]",
                                continuous_update=False)
     w_gpus = W.SelectionSlider(options=[1, 2, 4, 8], value=8, description="GPUs", continuous_update=False)
     w_tpot = W.SelectionSlider(options=[("none", 0), ("20 ms", 20), ("33 ms", 33), ("50 ms", 50), ("100 ms", 100)],

@@ -204,9 +204,9 @@ def training_explorer():
     w_acc = W.Dropdown(options=list(EXPLORER_ACCELERATORS), value="MI300X", description="accelerator")
     w_gpus = W.SelectionSlider(options=[64, 128, 256, 512, 1024, 2048, 4096], value=1024, description="GPUs",
                                 continuous_update=False)
-    w_gb = W.SelectionSlider(options=[512, 1024, 2048, 4096, 8192], value=2048, description="global batch",
+    w_gb = W.SelectionSlider(options=[512, 1024, 2048, 4096, 8192], value=2048, description="global batch [sequences]",
                               continuous_update=False)
-    w_seq = W.SelectionSlider(options=[2048, 4096, 8192, 16384, 32768], value=4096, description="seq len",
+    w_seq = W.SelectionSlider(options=[2048, 4096, 8192, 16384, 32768], value=4096, description="seq len [tokens]",
                                continuous_update=False)
     w_prec = W.Dropdown(options=["bf16", "fp8"], value="bf16", description="precision")
     w_pp = W.Dropdown(options=list(_PP_OPTIONS), value=1, description="pipeline pp")

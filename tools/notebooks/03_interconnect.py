@@ -250,10 +250,10 @@ same = (pick["algorithm"], pick["protocol"]) == (fast["algorithm"], fast["protoc
 ratio = il.collectives.library_tables().filter((pl.col("library") == "rccl") & (pl.col("table") == "bw_ratio_gt2_m5")
                                                 & (pl.col("algorithm") == "tree"))["Simple"][0]
 md(f"For a {size_label(S4)} all-reduce on {ZY2['nodes']} × {ZY.gpus_per_node} {ZY.accelerator} of ZAYA1's cluster, RCCL's tuner picks **{pick['algorithm']}/{pick['protocol']}** "
-   f"({pick['tuner_time_s'] * 1e6:.0f} µs in its own estimate, "
-   f"{pick['time_s'] * 1e6:.0f} µs on the hardware); "
+   f"({pick['tuner_time_s'] * 1e6:,.0f} µs in its own estimate, "
+   f"{pick['time_s'] * 1e6:,.0f} µs on the hardware); "
    + ("that is also the fastest pair on the hardware. " if same else
-      f"the fastest pair on the hardware is **{fast['algorithm']}/{fast['protocol']}** ({fast['time_s'] * 1e6:.0f} µs): "
+      f"the fastest pair on the hardware is **{fast['algorithm']}/{fast['protocol']}** ({fast['time_s'] * 1e6:,.0f} µs): "
       f"the library's pick takes {pick['time_s'] / fast['time_s'] - 1:.0%} longer. ")
    + f"`auto` reproduces the library's "
    f"choice; `algorithm='fastest'` shows what a tuned library could reach. RCCL's tables multiply its bandwidth "

@@ -651,6 +651,12 @@ mtbi_t = {f: R.mtbi_hours(topo(BIG, f)) for f in ("rails-only", "rail-optimized"
 net_share = R.class_shares().filter(pl.col("component_class").is_in(["link", "switch"]))["share"].sum()
 ro1, opt1 = comp_t[(GPUS[0], "rails-only")], comp_t[(GPUS[0], "rail-optimized")]
 ro16, opt16 = comp_t[(BIG, "rails-only")], comp_t[(BIG, "rail-optimized")]
+
+
+def vs_or_same(a, b, what):   # "the same 48 switches" where the counts agree, "40 vs 48 switches" where not
+    return f"the same {a:,} {what}" if a == b else f"{a:,} vs {b:,} {what}"
+
+
 md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruptions"]:.1f}× apart in interruptions at ZAYA1's size**
   ({L["mtbi_h"] / F["mtbi_h"]:.1f}× in failure rate on this cluster; the fleet run's longer wall clock adds the rest). Llama 3 per device:
   {L["expected_interruptions"]:.1f} interruptions over the run, goodput {L["goodput"]:.1%}; the fleet reading (measured on {rsc["gpus"]:,}-GPU
@@ -660,7 +666,7 @@ md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruption
   H100 counterpart; an early-deployment factor of {ED_TOP:g} on the {", ".join(early_cls)} classes takes goodput to {ed3["fleet"]["goodput"]:.1%}
   (fleet) — there is no public MI300X fleet data to narrow it.
 * **Rails-only is not a reliability shortcut.** At {GPUS[0]:,} GPUs rails-only and a rail-optimized Clos need
-  {ro1.switches:,} vs {opt1.switches:,} switches and {ro1.links:,} vs {opt1.links:,} links; at {BIG:,} GPUs rails-only saves
+  {vs_or_same(ro1.switches, opt1.switches, "switches")} and {vs_or_same(ro1.links, opt1.links, "links")}; at {BIG:,} GPUs rails-only saves
   {1 - ro16.switches / opt16.switches:.0%} of the switches and {1 - ro16.links / opt16.links:.0%} of the links, which lengthens the
   MTBI by only {mtbi_t["rails-only"] / mtbi_t["rail-optimized"] - 1:.1%} (Llama 3 reading): links and switches are
   {net_share:.0%} of Llama 3's interruptions, GPUs, HBM, hosts and software the rest.

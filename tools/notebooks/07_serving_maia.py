@@ -301,7 +301,7 @@ display(il.charts.headline_table(
 full = knee.filter(pl.col("prefill_queue_s") > 0.01)
 lo, hi = knee.filter(pl.col("prefill_queue_s") <= 0.01).row(-1, named=True), knee.row(-1, named=True)
 assert full.height and not knee["kv_limited"].any()
-md(f"Up to {lo['concurrency']:,} requests TTFT is {lo['ttft_s']:.2f} s; at {hi['concurrency']:,} it is "
+md(f"Up to {lo['concurrency']:,} requests TTFT stays at or under {lo['ttft_s']:.2f} s; at {hi['concurrency']:,} it is "
    f"{hi['ttft_s']:.1f} s, {hi['prefill_queue_s']:.1f} s of it waiting for the full step budget, while output is "
    f"{hi['output_tok_s']:,.0f} tokens/s ({lo['output_tok_s']:,.0f} at {lo['concurrency']:,}) and TPOT "
    f"{hi['tpot_ms']:.0f} ms, as from the turn on. Not the KV cache: "
