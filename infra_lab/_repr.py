@@ -1,11 +1,15 @@
 """Readable printouts of result objects (:class:`~infra_lab.training.Estimate`,
-:class:`~infra_lab.collectives.CollectiveResult`, the reliability plans): one field a line,
-4 significant figures and the unit the field's name carries (``_s`` seconds, ``_bytes``,
-``_Bps``, ``_W``, ``_usd``, ``tokens_per_s``, fractions as a percentage beside the value).
+:class:`~infra_lab.collectives.CollectiveResult`, the reliability plans, economics' results,
+the catalog's accelerators and NICs): one field a line, 4 significant figures and the unit the
+field's name carries (``_s`` seconds, ``_bytes``, ``_Bps``, ``_W``, ``_usd``, ``tokens_per_s``,
+fractions as a percentage beside the value).
 
-A printout is for reading: it rounds. The exact values are the attributes themselves and
-``to_dict()``; the printout's field names are the attribute names, so what a reader sees is
-what they type. Standard library only (``import infra_lab`` stays light)."""
+A class gives it as its ``__str__`` (``print(obj)``) and ``_repr_pretty_`` (what IPython and
+Jupyter show for ``obj`` at the end of a cell); its ``repr`` stays the dataclass's exact,
+one-line repr, which error messages quote. A printout is for reading: it rounds. The exact
+values are the attributes themselves and ``to_dict()``; the printout's field names are the
+attribute names, so what a reader sees is what they type. Standard library only
+(``import infra_lab`` stays light)."""
 
 from __future__ import annotations
 
@@ -73,6 +77,9 @@ def value_text(name: str, value: object) -> str:
         return repr(value) if isinstance(value, str) else str(value)
     if isinstance(value, int):
         return f"{value:,}"
+    if isinstance(value, dict) and value and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                 for v in value.values()):
+        return ", ".join(f"{k} {value_text(name, float(v))}" for k, v in value.items())
     if not isinstance(value, float):
         try:
             value = float(value)    # a numpy scalar
@@ -93,17 +100,26 @@ def value_text(name: str, value: object) -> str:
         return _scaled(x, "FLOP")
     if name.endswith("_s"):
         return _seconds(x)
+    if name.endswith("_Hz"):
+        return _scaled(x, "Hz")
+    if name.endswith("_bps"):
+        return _scaled(x, "bit/s")
     if name.endswith("_W"):
         return _scaled(x, "W")
     if "usd" in name:
         per = name[name.index("usd") + 3:].strip("_").replace("_", " ")
         return f"{sig(x)} USD {per.replace('gpu', 'GPU')}".rstrip()
-    if name == "gpu_hours" or name == "tokens" or name.endswith("_tokens"):
-        unit = "GPU·h" if name == "gpu_hours" else "tokens"
+    gpu_h = name == "gpu_hours" or name.endswith("_gpu_hours")
+    if gpu_h or name == "tokens" or name.endswith("_tokens"):
+        unit = "GPU·h" if gpu_h else "tokens"
         return f"{_scaled(x, '')} {unit}".replace("  ", " ") if abs(x) >= 1e6 else f"{sig(x)} {unit}"
     if name.endswith("_hours"):
         return f"{sig(x)} h"
-    if name in ("mfu", "goodput") or name.endswith(("_fraction", "_share", "_availability", "_utilization")):
+    if name == "years" or name.endswith("_years"):
+        return f"{sig(x)} years"
+    if name == "months":
+        return f"{sig(x)} months"
+    if name in ("mfu", "goodput", "irr", "utilization") or name.endswith(("_fraction", "_share", "_availability", "_utilization")):
         return f"{sig(x)} ({sig(100 * x)} %)" if math.isfinite(x) else sig(x)
     return sig(x)
 
@@ -111,16 +127,19 @@ def value_text(name: str, value: object) -> str:
 def readable(obj: object, names: tuple[str, ...] | None = None, *, title: str | None = None,
              footer: str = "exact values: the attributes, or .to_dict()") -> str:
     """A dataclass instance as a titled block, one field a line: ``name  value unit``. The
-    fields printed are ``names`` (default: the dataclass's fields with ``repr=True``, tuples of
-    notes one a line); ``footer`` ends it."""
+    fields printed are ``names`` (default: the dataclass's fields with ``repr=True``; a field
+    ``notes`` holding a tuple of strings prints one note a line); ``footer`` ends it."""
     cls = type(obj).__name__
     if names is None:
         names = tuple(f.name for f in dataclasses.fields(obj) if f.repr)
     rows, notes = [], []
     for n in names:
         v = getattr(obj, n)
-        if isinstance(v, tuple) and all(isinstance(s, str) for s in v):
+        if n == "notes" and isinstance(v, tuple) and all(isinstance(s, str) for s in v):
             notes.extend(v)
+            continue
+        if isinstance(v, tuple) and all(isinstance(s, str) for s in v):
+            rows.append((n, ", ".join(v) if v else "()"))
             continue
         rows.append((n, value_text(n, v)))
     width = max((len(n) for n, _ in rows), default=0)

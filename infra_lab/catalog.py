@@ -17,6 +17,7 @@ nearest valid names.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -356,6 +357,21 @@ class Accelerator:
     memory_visible_bytes: float | None = None
     unsupported_precisions: tuple[str, ...] = ()
 
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
+        exact values are the attributes."""
+        from ._repr import readable
+
+        names = tuple(f.name for f in dataclasses.fields(self) if f.name != "note")
+        return readable(self, (*names[:names.index("source_url")], "memory_capacity_bytes", "scaleup_bw_Bps",
+                               *names[names.index("source_url"):]),
+                        footer="exact values: the attributes; the row's sourcing notes: .note")
+
     @property
     def memory_capacity_bytes(self) -> float:
         """Device memory a job can address [bytes]: the driver-reported total where the
@@ -441,6 +457,20 @@ class Nic:
     @property
     def line_rate_Bps(self) -> float:
         return self.line_rate_bps / BITS_PER_BYTE
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout, one field a line with its unit; the exact values are the
+        attributes."""
+        from ._repr import readable
+
+        names = tuple(f.name for f in dataclasses.fields(self) if f.name != "note")
+        return readable(self, (*names[:3], "line_rate_Bps", *names[3:]),
+                        footer="exact values: the attributes; the row's sourcing notes: .note")
 
 
 def accelerator(name: str) -> Accelerator:

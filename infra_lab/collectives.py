@@ -527,8 +527,13 @@ class CollectiveResult:
     library: str
     notes: tuple[str, ...] = ()
 
-    def __repr__(self) -> str:
-        """A readable printout: one field a line, 4 significant figures, each with its unit
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout: one field a line, 4 significant figures, each with its unit
         (``busbw_Bps  212.5 GB/s``), notes one a line; the exact values are the attributes and
         :meth:`to_dict`."""
         from ._repr import readable

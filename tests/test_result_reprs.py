@@ -1,9 +1,12 @@
-"""Result objects print readably: one field a line, 4 significant figures, the unit the field's
-name carries; the exact values stay in the attributes and ``to_dict()``.
+"""Result objects print readably (``print(obj)``, and what IPython/Jupyter show for ``obj``): one
+field a line, 4 significant figures, the unit the field's name carries; the exact values stay in
+the attributes, ``to_dict()`` and ``repr`` (the dataclass's one-line repr, which error messages
+quote).
 
-Before: ``print(il.estimate(sc))`` printed the dataclass repr with every float at full precision
-(``Estimate(step_time_s=0.3349685908694029, tokens_per_s=25042968.889195163, ...)``), the same for
-``il.collective``'s result, the reliability plans and the economics results."""
+Before: ``print(il.estimate(sc))`` and a notebook cell ending in ``est`` showed the dataclass repr
+with every float at full precision (``Estimate(step_time_s=0.3349685908694029,
+tokens_per_s=25042968.889195163, ...)``), the same for ``il.collective``'s result, the reliability
+plans, the economics results and the catalog's accelerators (with their whole sourcing note)."""
 
 from __future__ import annotations
 
@@ -23,10 +26,23 @@ def est():
     return il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
 
 
+def _pretty(obj) -> str:
+    """What IPython / Jupyter show for ``obj`` (its ``_repr_pretty_``)."""
+    class P:
+        text_ = ""
+
+        def text(self, t):
+            self.text_ += t
+
+    p = P()
+    obj._repr_pretty_(p, False)
+    return p.text_
+
+
 def _lines(obj) -> dict[str, str]:
     """The printout's ``name  value`` lines as a dict."""
     out = {}
-    for line in repr(obj).splitlines()[1:]:
+    for line in str(obj).splitlines()[1:]:
         parts = line.strip().split(None, 1)
         if len(parts) == 2 and not line.strip().startswith(("(", "note:")):
             out[parts[0]] = parts[1]
@@ -34,8 +50,7 @@ def _lines(obj) -> dict[str, str]:
 
 
 def test_estimate_prints_units_and_rounded_values_and_keeps_exact_ones(est):
-    text = repr(est)
-    assert str(est) == text
+    text = str(est)
     assert text.startswith("Estimate: MI300X x 1,024 GPUs, stack megatron-core-rocm")
     assert not LONG_FLOAT.search(text), text
     got = _lines(est)
@@ -43,6 +58,7 @@ def test_estimate_prints_units_and_rounded_values_and_keeps_exact_ones(est):
     assert got["memory_per_gpu_bytes"].endswith("GiB)") and "GB (" in got["memory_per_gpu_bytes"]
     assert got["tokens_per_s_per_gpu"].endswith("tokens/s") and got["mfu"].endswith("%)")
     assert got["fits"] == "True" and got["gpus"] == "1,024"
+    assert repr(est).startswith("Estimate(step_time_s=0.33496859") and _pretty(est) == text   # repr exact
     # every repr field is printed under its attribute name, and to_dict stays exact
     assert {f.name for f in dataclasses.fields(est) if f.repr} <= set(got)
     assert est.to_dict()["step_time_s"] == est.step_time_s and isinstance(est.to_dict()["step_time_s"], float)
@@ -51,7 +67,7 @@ def test_estimate_prints_units_and_rounded_values_and_keeps_exact_ones(est):
 def test_collective_result_prints_bandwidths_in_GB_per_s_and_its_notes():
     hw = il.load_scenario("zaya1-ibm-mi300x").hardware
     c = il.collective("all_reduce", 2**30, hw, gpus=1024)
-    text = repr(c)
+    text = str(c)
     assert text.startswith("CollectiveResult: all_reduce of 1,073,741,824 B over 1,024 GPUs (rccl)")
     assert not LONG_FLOAT.search(text.split("note:")[0]), text
     got = _lines(c)
@@ -60,22 +76,32 @@ def test_collective_result_prints_bandwidths_in_GB_per_s_and_its_notes():
     assert all(f"note: {n}" in text for n in c.notes)
     assert c.to_dict()["busbw_Bps"] == c.busbw_Bps
     one = il.collective("all_reduce", 2**30, hw, gpus=1)
-    assert repr(one).splitlines()[0].endswith("over 1 GPU (rccl)")
+    assert str(one).splitlines()[0].endswith("over 1 GPU (rccl)")
 
 
 def test_reliability_and_economics_results_print_readably(est):
     sc = il.load_scenario("zaya1-ibm-mi300x")
     rp = il.reliability.plan_run(sc.hardware, 24 * 30, model="zaya1-base")
     for obj in (rp, rp.checkpoint, il.economics.run_cost(est, price_usd_per_gpu_hour=2.0, tokens=12e12),
-                il.economics.owned_cost_per_gpu_hour("MI300X"), il.economics.rent_vs_own(2.0)):
-        text = repr(obj)
+                il.economics.owned_cost_per_gpu_hour("MI300X"), il.economics.rent_vs_own(2.0),
+                il.economics.provider_view(2.0, 0.8), il.economics.zyphra_bill(1e6),
+                il.catalog.accelerator("MI300X"), il.catalog.nic("Pollara-400")):
+        text = str(obj)
         assert text.startswith(type(obj).__name__), text
         assert not LONG_FLOAT.search(text), text
         assert "exact values" in text
+        assert "\n" not in repr(obj) and repr(obj).startswith(type(obj).__name__ + "(")   # exact, one line
+        assert _pretty(obj) == text
     assert _lines(rp)["goodput"].endswith("%)") and "days)" in _lines(rp)["work_s"]
     owned = il.economics.owned_cost_per_gpu_hour("MI300X")
     assert _lines(owned)["total_usd_per_gpu_hour"] == value_text("x_usd_per_gpu_hour", owned.total_usd_per_gpu_hour)
     assert _lines(il.economics.run_cost(gpu_hours=1000, price_usd_per_gpu_hour=2.0))["gpu_hours"] == "1,000 GPU·h"
+    mi = _lines(il.catalog.accelerator("MI300X"))
+    assert mi["memory_capacity_bytes"] == "206.1 GB (192 GiB)" and mi["unsupported_precisions"] == "fp4"
+    assert mi["peak_flops"].startswith("fp64 163.4 TFLOP/s") and "bf16 1.307 PFLOP/s" in mi["peak_flops"]
+    assert "note" not in mi and _lines(il.catalog.nic("Pollara-400"))["line_rate_bps"] == "400 Gbit/s"
+    assert _lines(il.economics.provider_view(2.0, 0.8))["irr"].endswith("%)")
+    assert _lines(il.economics.zyphra_bill(1e6))["contracted_gpu_hours"].endswith("M GPU·h")
 
 
 @pytest.mark.parametrize(("x", "want"), [

@@ -614,6 +614,18 @@ class ProviderView:
     resale_credit_usd_per_gpu_hour: float = math.nan
     margin_with_resale_usd_per_gpu_hour: float = math.nan
 
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
+        exact values are the attributes (the yearly and monthly arrays among them)."""
+        from .._repr import readable
+
+        return readable(self, footer="exact values: the attributes; yearly arrays: .cash_flows_usd, .revenue_usd, .cash_cost_usd, .book_profit_usd; .monthly")
+
     @property
     def operating_years(self) -> float:
         """Years the hardware runs: the retirement year, else the horizon [years]."""

@@ -369,8 +369,13 @@ class OwnedCost:
     fixed_usd_per_calendar_hour: float
     inputs: dict[str, float] = field(hash=False, repr=False)
 
-    def __repr__(self) -> str:
-        """A readable printout, one field a line with its unit (4 significant figures); the
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
         exact values are the attributes."""
         from .._repr import readable
 
@@ -760,8 +765,13 @@ class RentOrOwn:
     threshold_utilization: float
     text: str
 
-    def __repr__(self) -> str:
-        """A readable printout, one field a line with its unit (4 significant figures); the
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
         exact values are the attributes."""
         from .._repr import readable
 

@@ -124,8 +124,13 @@ class RunCost:
     wall_clock_hours: float | None = None
     basis: str = "gpu_hours"
 
-    def __repr__(self) -> str:
-        """A readable printout, one field a line with its unit (4 significant figures); the
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
         exact values are the attributes."""
         from .._repr import readable
 
@@ -317,6 +322,18 @@ class ZyphraBill:
     goodput: float
     goodput_loss_gpu_hours: float
     other_gpu_hours: float
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
+        exact values are the attributes."""
+        from .._repr import readable
+
+        return readable(self, footer="exact values: the attributes")
 
     @property
     def final_run_share(self) -> float:

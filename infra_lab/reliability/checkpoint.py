@@ -105,8 +105,13 @@ class CheckpointPlan:
     storage: str = ""
     async_fixed_s: float = 0.0
 
-    def __repr__(self) -> str:
-        """A readable printout, one field a line with its unit (4 significant figures); the
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
         exact values are the attributes."""
         from .._repr import readable
 
@@ -729,8 +734,13 @@ class RunPlan:
     restart: RestartModel = field(repr=False)
     background_s: float = 0.0
 
-    def __repr__(self) -> str:
-        """A readable printout, one field a line with its unit (4 significant figures); the
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
         exact values are the attributes (the per-class arrays, the checkpoint and restart
         models among them)."""
         from .._repr import readable

@@ -83,14 +83,19 @@ class Estimate:
     useful_token_fraction: float = 1.0
     accelerator: str = ""
 
-    def __repr__(self) -> str:
-        """A readable printout: one field a line, 4 significant figures, each with its unit
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout: one field a line, 4 significant figures, each with its unit
         (``step_time_s  335 ms``); the exact values are the attributes and :meth:`to_dict`.
 
         Examples
         --------
         >>> import infra_lab as il
-        >>> print(repr(il.estimate(il.load_scenario("zaya1-ibm-mi300x"))).splitlines()[1])
+        >>> print(str(il.estimate(il.load_scenario("zaya1-ibm-mi300x"))).splitlines()[1])
           step_time_s            335 ms
         """
         from .._repr import readable
