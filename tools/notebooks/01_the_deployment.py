@@ -33,7 +33,8 @@ catalog and the model presets in `data/` (one source URL or more per row).
 
 **Terms.** *Scale-up* links join the GPUs of one node (AMD's xGMI, NVIDIA's NVLink); the *scale-out*
 or back-end network joins nodes through one NIC per GPU. *Rails-only*: the NICs with the same GPU
-index form one network (a *rail*) and rails are not joined by a spine. *ZeRO-1*: the optimizer state
+index form one network (a *rail*), and no switch joins one rail to another (a large rail may
+itself have two switch levels, leaf and spine; traffic between rails crosses a node's scale-up links). *ZeRO-1*: the optimizer state
 is split over the data-parallel replicas. *Mixture-of-experts (MoE)*: each token runs through
 top-k of several feed-forward "experts". *DPU*: a programmable NIC that offloads host networking
 and storage. *TDP*: a GPU's board power. *Ridge point*: peak FLOP/s ÷ memory bandwidth.

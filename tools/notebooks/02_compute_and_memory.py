@@ -1015,12 +1015,22 @@ q30 = verdict.filter(pl.col("model") == "qwen3-30b-a3b")
 q30_fit = {r["accelerator"]: r["fits"] for r in q30.iter_rows(named=True)}
 q30_gb = {r["accelerator"]: r["total_GB"] for r in q30.iter_rows(named=True)}
 cap = {r["accelerator"]: r["capacity_GB"] for r in q30.iter_rows(named=True)}
+
+
+def _and(xs):
+    return " and ".join(xs) if len(xs) <= 2 else ", ".join(xs[:-1]) + " and " + xs[-1]
+
+
+_q30_caps = [(f"{short}'s {cap[a]:.0f} GB", q30_fit[a])
+             for a, short in (("MI300X", "MI300X"), ("H200-SXM", "H200"), ("H100-SXM", "H100"))]
+_q30_yes = [c for c, ok in _q30_caps if ok]
+_q30_no = [c for c, ok in _q30_caps if not ok]
+q30_verdict = (f"fits {_and(_q30_yes)}" + (f" but not {_and(_q30_no)}" if _q30_no else "")) if _q30_yes \
+    else f"does not fit {_and(_q30_no)}"
 Markdown(f"With the {grad_bytes:g}-byte gradient buffer, ZAYA1-base (DP + ZeRO-1) fits micro-batch "
          f"{largest_mbs('MI300X')} on MI300X, {largest_mbs('H200-SXM')} on H200 and {largest_mbs('H100-SXM')} on H100 "
          f"(0 = not even 1). Qwen3-30B-A3B needs {q30_gb['MI300X']:.0f} GB per GPU this way: it "
-         f"{'fits' if q30_fit['MI300X'] else 'does not fit'} MI300X's {cap['MI300X']:.0f} GB, "
-         f"{'fits' if q30_fit['H200-SXM'] else 'does not fit'} H200's {cap['H200-SXM']:.0f} GB and "
-         f"{'fits' if q30_fit['H100-SXM'] else 'does not fit'} H100's {cap['H100-SXM']:.0f} GB (capacities here are "
+         f"{q30_verdict} (capacities here are "
          f"what the driver reports, in GB = 10⁹ B: MI300X's datasheet "
          f"'{il.catalog.accelerator('MI300X').hbm_bytes / 1e9:.0f} GB' is {cap['MI300X'] * 1e9 / 2**30:.0f} GiB). "
          f"Larger micro-batches also mean larger GEMMs, closer to the maximum of §4.")
