@@ -64,7 +64,7 @@ def kernel_inputs(sc):
     tps = sorted({int(t) for t in plans[:, 0]})
     etps = sorted({int(t * (d if a else 1)) // int(e) for t, _p, d, e, a in plans})
     eps = sorted({int(e) for e in plans[:, 3]})
-    return cfg, S.serving_inputs(spec, hw, params, tps, etps, eps), params
+    return cfg, S.serving_inputs(spec, hw, params, tps, etps, eps, stack=sc.stack), params
 
 
 def timed(fn, repeats):

@@ -288,7 +288,8 @@ def test_lockstep_with_one_output_token_runs_and_matches_reference():
         assert getattr(k, f) == pytest.approx(getattr(r, f), rel=1e-9, abs=1e-12), f
     assert k.tpot_s is None and r.tpot_s is None and k.tokens_per_s_per_user is None
     p = il.stacks.params(sc.stack)
-    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp], [sc.serving.ep])
+    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp], [sc.serving.ep],
+                                 stack=sc.stack)
     raw_k = serving._run(serving._cfg_row(sc.serving)[None, :], inp)[0][K.O_TPOT]
     raw_r = serving._reference_one(sc, p, float(sc.serving.concurrency), serving._media(sc))[K.O_TPOT]
     assert np.isfinite(raw_k) and raw_k == pytest.approx(raw_r, rel=1e-9, abs=1e-12)
@@ -303,7 +304,7 @@ def test_request_rate_solves_littles_law_and_matches_reference():
     # quantization of the step's token count, whole chunks), so the solution brackets the
     # root: just below it the rate × latency exceeds the requests in flight, just above not.
     p = il.stacks.params(sc.stack)
-    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp])
+    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp], stack=sc.stack)
     from infra_lab._kernels import serving as K
 
     def little_gap(conc):
@@ -540,8 +541,9 @@ def test_every_kernel_pays_the_compute_models_fixed_time_on_cuda_stacks():
 
 def test_mtp_draft_layer_carries_its_tensor_parallel_all_reduces():
     """Each MTP draft pass runs a tensor-parallel decoder layer, so it pays the layer's two
-    all-reduces (il.collective, the one collective model) on the draft tokens, like the main
-    layers; with the communication scaled away they are gone."""
+    all-reduces (the engine's own kernel where its rule takes the message, else the library
+    collective: infra_lab._kernels.collectives.engine_allreduce) on the draft tokens, like the
+    main layers; with the communication scaled away they are gone."""
     base = _CASES["dsr1-fp4-bf16-attention-mtp-tp8"]
     sc = il.Scenario.from_dict(base)
     on = serving.serve(base)
@@ -550,8 +552,12 @@ def test_mtp_draft_layer_carries_its_tensor_parallel_all_reduces():
     def mtp_per_cycle(r):
         return {x["component"]: x["seconds"] for x in r.breakdown.iter_rows(named=True)}["mtp_draft"]
 
-    ar = il.collective("all_reduce", 1 * 7168 * 2.0, sc.hardware, 8).time_s
-    assert ar > 1e-6
+    from infra_lab import collectives as C
+    from infra_lab._kernels import collectives as KC
+
+    P = C.collective_time_params(sc.hardware).array
+    ar, algo = KC.engine_allreduce(serving.engine_allreduce_rule(sc.stack), 1 * 7168 * 2.0, 8, 8, P)
+    assert ar > 1e-6 and algo == KC.ALG_ONESHOT   # 14 KiB: the engine's one-shot kernel
     # (the draft GEMMs, routed experts included, move with the decoding share of the fixed
     # point: ~3e-8 s a cycle here, under 1e-3 of the all-reduces)
     assert mtp_per_cycle(on) - mtp_per_cycle(off) == pytest.approx(3 * 2 * ar, rel=1e-3)
@@ -1156,7 +1162,7 @@ def test_kv_bytes_per_element_come_in_through_the_hardware_vector():
 
     sc = il.Scenario.from_dict(_CASES["dense-fp8-tp8"])
     p = il.stacks.params(sc.stack)
-    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp])
+    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp], stack=sc.stack)
     assert inp.H[K.H_KV_BYTES_BF16] == il.catalog.format_bytes("bf16") == 2.0
     assert inp.H[K.H_KV_BYTES_FP8] == il.catalog.format_bytes("fp8") == 1.0
     row = serving._cfg_row(sc.serving, 8.0)[None, :]
@@ -1602,12 +1608,12 @@ def test_fp4_gemms_run_in_the_parts_block_format(acc, fmt):
     from infra_lab._kernels import serving as K
 
     sc = il.Scenario.from_dict(_sc(acc=acc, weight_precision="fp4"))
-    inp = serving.serving_inputs(sc.model_spec, sc.hardware, il.stacks.params(sc.stack), [8], [8])
+    inp = serving.serving_inputs(sc.model_spec, sc.hardware, il.stacks.params(sc.stack), [8], [8], stack=sc.stack)
     want = compute.gemm_model(acc, fmt)
     assert inp.g[2] == want.args()
     assert inp.H[K.H_FP4_BYTES] == memory.format_bytes(fmt)
     sc100 = il.Scenario.from_dict(_sc(acc="H100-SXM"))
-    inp100 = serving.serving_inputs(sc100.model_spec, sc100.hardware, il.stacks.params(sc100.stack), [8], [8])
+    inp100 = serving.serving_inputs(sc100.model_spec, sc100.hardware, il.stacks.params(sc100.stack), [8], [8], stack=sc100.stack)
     assert math.isnan(inp100.H[K.H_FP4_BYTES])      # no FP4 format on H100: never 0 bytes
 
 

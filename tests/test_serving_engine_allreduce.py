@@ -37,11 +37,18 @@ def test_aiter_limits_are_inclusive_and_smaller_for_one_shot():
     assert k("atom-rocm", 4, 160 * 1024 - 16) == "one-shot"
 
 
-def test_trtllm_has_a_lookup_table_and_a_decimal_workspace_limit():
+def test_trtllm_table_as_byte_thresholds_and_a_decimal_workspace_limit():
+    # customAllReduceUtils.h SM 90, no fusion: first TWOSHOT at 64 tokens x 4096 (TP 8) and at
+    # 32 tokens x 8192 (TP 4 and 8): 512 KiB of BF16; workspace 8,000,000 B (16,000,000 at 2 ranks)
     k = serving.engine_allreduce_kernel
-    assert k("trt-llm-cuda", 8, 8_000_000) == "lookup table"
+    assert k("trt-llm-cuda", 8, 32 * 4096 * 2) == "one-shot"
+    assert k("trt-llm-cuda", 8, 63 * 4096 * 2) == "one-shot"
+    assert k("trt-llm-cuda", 8, 64 * 4096 * 2) == "two-shot"
+    assert k("trt-llm-cuda", 4, 32 * 8192 * 2) == "two-shot"
+    assert k("trt-llm-cuda", 8, 8_000_000) == "two-shot"
     assert k("trt-llm-cuda", 8, 8_000_016) == "library"
-    assert k("trt-llm-cuda", 2, 16_000_000) == "lookup table"
+    assert k("trt-llm-cuda", 2, 16_000_000) == "one-shot"
+    assert k("trt-llm-cuda", 2, 16_000_016) == "library"
 
 
 def test_outside_the_world_sizes_the_library_runs():

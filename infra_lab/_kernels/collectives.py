@@ -15,6 +15,10 @@ Two separate models, as in the libraries themselves:
   the protocol's wire efficiency (LL 1/2, LL128 120/128, Simple 1) and, where the
   implementation uses few channels, a per-channel throughput.
 
+A third part prices the serving engines' own tensor-parallel all-reduce kernels (one-shot and
+two-shot over P2P buffers inside a node, :func:`engine_allreduce`), which NCCL/RCCL's tuner never
+picks: the serving kernel calls it for its TP all-reduces, by the engine's rule.
+
 Hardware numbers arrive in the float vector ``P`` built by
 :func:`infra_lab.collectives.collective_time_params` (index names below). The plain-Python
 reference :func:`infra_lab.collectives_reference.collective_cost_reference` is written
@@ -800,3 +804,96 @@ def lower_bound(op, size, n, k, P):
             bw = max(bw, size / (k * b_nic))
         red = 0.0
     return lat, bw, red
+
+
+# ---------------------------------------------------------------------------------------
+# The serving engines' own tensor-parallel all-reduce (P2P kernels inside one node)
+# ---------------------------------------------------------------------------------------
+ALG_ONESHOT, ALG_TWOSHOT = N_ALGOS, N_ALGOS + 1
+"""Engine all-reduce kernels (vLLM/SGLang custom all-reduce, TensorRT-LLM ONESHOT/TWOSHOT,
+aiter under ATOM): not library algorithms, so outside ``range(N_ALGOS)`` and never picked by
+:func:`best_collective`; only :func:`engine_allreduce` runs them."""
+# the engine's rule as a float vector (infra_lab.serving.engine_allreduce_rule builds it from
+# data/serving/engine_allreduce.csv; all zeros: no engine kernel, the library runs)
+(E_ON, E_WS_MASK, E_MAX, E_MAX_TP2, E_MAX_INCL, E_OS_TP4, E_OS_TP8) = range(7)
+N_E = 7
+# E_ON: 1 where the stack has an engine all-reduce; E_WS_MASK: sum of 2**n over its world
+# sizes n (each < 53, exact in a float);
+# E_MAX, E_MAX_TP2: largest message [B] above / at 2 ranks; E_MAX_INCL: 1 when
+# a message of exactly that size still runs the engine kernel; E_OS_TP4, E_OS_TP8: one-shot
+# strictly below this message size [B] at <= 4 ranks / more
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def engine_allreduce_choice(E, size, n, k):
+    """The all-reduce a serving engine runs for a ``size``-byte message (the whole buffer)
+    over ``n`` ranks, ``k`` of them per scale-up domain: ALG_ONESHOT, ALG_TWOSHOT or -1 (the
+    library collective). The engine kernels work over P2P buffers inside one node, so a
+    group that spans domains (n != k), a world size the engine does not list, or a message
+    above its limit (at the limit: ``E_MAX_INCL``) goes to the library. 2 ranks: one-shot;
+    otherwise one-shot strictly below ``E_OS_TP4`` (n <= 4) or ``E_OS_TP8``, else two-shot."""
+    if E[E_ON] < 0.5 or n < 2 or n != k or 2.0 ** n > E[E_WS_MASK]:
+        return -1  # (2**n above the mask: bit n is not set, and the shift below stays in range)
+    if (int(E[E_WS_MASK]) >> n) & 1 == 0:
+        return -1
+    lim = E[E_MAX_TP2] if n == 2 else E[E_MAX]
+    if size > lim or (size == lim and E[E_MAX_INCL] < 0.5):
+        return -1
+    if n == 2:
+        return ALG_ONESHOT
+    below = E[E_OS_TP4] if n <= 4 else E[E_OS_TP8]
+    return ALG_ONESHOT if size < below else ALG_TWOSHOT
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def engine_kernel_cost(algo, size, n, P):
+    """Time [s] of one engine all-reduce kernel (ALG_ONESHOT or ALG_TWOSHOT) of ``size``
+    bytes over ``n`` ranks of one scale-up domain.
+
+    APPROXIMATION (the same for every vendor): a GPU drives B = (n − 1) links on a full
+    mesh (one xGMI link per peer) or its whole NVLink port through a switch (P_NLINKS
+    links), each at the achieved link bandwidth P_LINK;
+
+    * one-shot: every rank reads the whole message from each of the n − 1 peers and reduces
+      locally: (n − 1)·S over B (on a mesh S per link, in parallel), reduction (n − 1)·S·γ;
+      latency: the library's ring/LL base latency (launch) + 2 scale-up hops (the flag
+      barrier and the read);
+    * two-shot: reduce-scatter then all-gather over P2P: 2·(n − 1)/n·S over B, reduction
+      (n − 1)/n·S·γ; latency: base + 4 hops (two barriers, two data phases);
+
+    time = latency + max(transfer, reduction), as the library algorithms are costed. The
+    engines' buffer copy into the IPC buffer, their block counts and the fused variants
+    are not modelled."""
+    if n <= 1 or size <= 0.0:
+        return 0.0
+    if P[P_MESH] > 0.5:
+        B = (n - 1) * P[P_LINK]
+    else:
+        B = P[P_NLINKS] * P[P_LINK]
+    j = 3 * ALG_RING + PROTO_LL
+    base = P[P_BASE + j]
+    hop = P[P_HWI + j]
+    if algo == ALG_ONESHOT:
+        t = (n - 1.0) * size / B
+        red = (n - 1.0) * size * P[P_GAMMA]
+        lat = base + 2.0 * hop
+    else:
+        t = 2.0 * (n - 1.0) / n * size / B
+        red = (n - 1.0) / n * size * P[P_GAMMA]
+        lat = base + 4.0 * hop
+    return lat + (t if t > red else red)
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def engine_allreduce(E, size, n, k, P):
+    """(time [s], algorithm code) of one tensor-parallel all-reduce as the serving engine
+    with rule ``E`` runs it: its own one-shot / two-shot kernel where
+    :func:`engine_allreduce_choice` says so (:func:`engine_kernel_cost`), else the library
+    collective the tuner picks (:func:`best_collective`)."""
+    if n <= 1 or size <= 0.0:
+        return 0.0, -1
+    a = engine_allreduce_choice(E, size, n, k)
+    if a < 0:
+        t, aa, _p = best_collective(np.int64(OP_ALL_REDUCE), np.int64(-1), size, n, k, P)
+        return t, aa
+    return engine_kernel_cost(a, size, n, P), a

@@ -395,3 +395,52 @@ def collective_reference(p, op, algo, size, n, k) -> tuple[float, str | None, st
     times = [(cost_s(p, op, algo, pr, size, n, k), pr) for pr in PROTOS]
     t, pr = min(times, key=lambda x: x[0])
     return t, algo, pr if math.isfinite(t) else None
+
+
+# ---------------------------------------------------------------------------------------
+# The serving engines' own TP all-reduce, from the rule as recorded (a row of
+# data/serving/engine_allreduce.csv as a dict) rather than the kernel's rule vector
+# ---------------------------------------------------------------------------------------
+def engine_choice_reference(row: dict | None, size: float, n: int, k: int) -> str:
+    """'one-shot', 'two-shot' or 'library' for an all-reduce of ``size`` bytes over n ranks,
+    k per scale-up domain, under the engine row ``row`` (None: no engine kernel)."""
+    if row is None or n < 2 or k != n:
+        return "library"
+    sizes = [int(w) for w in str(row["world_sizes"]).split(";")]
+    if n not in sizes:
+        return "library"
+    limit = float(row["max_bytes_tp2"]) if n == 2 else float(row["max_bytes"])
+    inside = size <= limit if row["max_inclusive"] else size < limit
+    if not inside:
+        return "library"
+    if n == 2:
+        return "one-shot"
+    threshold = float(row["oneshot_below_bytes_tp4"] if n <= 4 else row["oneshot_below_bytes_tp8"])
+    return "one-shot" if size < threshold else "two-shot"
+
+
+def engine_kernel_reference(p, kind: str, size: float, n: int) -> float:
+    """Seconds of the engine's one-shot or two-shot kernel: launch + barrier hops from the
+    ring/LL latency table, bytes each GPU moves over the links it drives, local reduction."""
+    if n < 2 or size <= 0:
+        return 0.0
+    links = _scaleup(p, n)
+    launch = _latency_table(p, "BASE", "ring", "LL")
+    hop = _latency_table(p, "HWI", "ring", "LL")
+    if kind == "one-shot":
+        moved, reduced, hops = (n - 1) * size, (n - 1) * size, 2
+    else:
+        share = size / n
+        moved, reduced, hops = 2 * (n - 1) * share, (n - 1) * share, 4
+    return launch + hops * hop + max(moved / links, reduced * p["GAMMA"])
+
+
+def engine_allreduce_reference(p, row: dict | None, size: float, n: int, k: int) -> tuple[float, str]:
+    """(time [s], what ran) of one TP all-reduce under an engine row: its kernel, else the
+    library's auto choice (:func:`collective_reference`)."""
+    if n <= 1 or size <= 0:
+        return 0.0, "library"
+    kind = engine_choice_reference(row, size, n, k)
+    if kind == "library":
+        return collective_reference(p, "all_reduce", None, size, n, k)[0], "library"
+    return engine_kernel_reference(p, kind, size, n), kind

@@ -39,8 +39,11 @@ Hardware numbers, model sizes and software-stack factors come in as arguments:
 ``ex_n, ex_k`` float64 [n_etp, n_ex]: routed-expert GEMMs at each expert-TP size
           (``etp_index[etp]``).
 ``P``     the collective parameter vector of :func:`infra_lab.collectives.collective_time_params`;
-          every all-reduce, all-to-all and send/recv goes through
-          :func:`infra_lab._kernels.fabric.best_collective`.
+          every all-to-all and send/recv goes through
+          :func:`infra_lab._kernels.fabric.best_collective`, every tensor-parallel all-reduce
+          through :func:`infra_lab._kernels.collectives.engine_allreduce` (the engine's own
+          one-shot / two-shot kernel where its rule in ``H[H_EAR:]`` takes the message, else
+          ``best_collective``).
 ``g0, g1, g2`` the GEMM-model argument tuples (:meth:`infra_lab.compute.GemmModel.args`) for
           BF16, FP8 and FP4 compute (``gs`` = (g0, g1, g2) inside); GEMM
           efficiencies come from :func:`infra_lab._kernels.gemm.gemm_kernel` (memoized per
@@ -83,7 +86,11 @@ N_M = 23
  H_GEMM_SCALE, H_MEM_SCALE, H_ATT_EFF_PRE, H_ATT_EFF_DEC, H_COMM_SCALE, H_STEP_OVH,
  H_LAYER_OVH, H_MIXED, H_CHUNK, H_MEM_UTIL, H_DISPATCH_B, H_MAX_SEQS, H_MIN_ROWS,
  H_REQ_OVH, H_SEQ_OVH, H_BW_PEAK, H_KFIX, H_CHUNK_DP, H_KV_BYTES_BF16, H_KV_BYTES_FP8) = range(27)
-N_H = 27
+H_EAR = 27
+"""H[H_EAR : H_EAR + kf.N_E]: the serving engine's own TP all-reduce rule (the float vector of
+:func:`infra_lab._kernels.collectives.engine_allreduce_choice`, from
+:func:`infra_lab.serving.engine_allreduce_rule`; all zeros: the library runs every all-reduce)."""
+N_H = H_EAR + kf.N_E
 # H_KV_BYTES_BF16, H_KV_BYTES_FP8: bytes per KV-cache element of each K_KVPREC code (0 bf16, 1
 # fp8), from the number-format table (catalog.format_bytes)
 
@@ -752,6 +759,7 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, busy_
     # prefill-only forward; tb: decode only; tpc: prefill-only piece of min(chunk, all
     # prompts) (static batch, or the queued burst of a finite benchmark / lockstep waves;
     # first pass only)
+    ear = H[H_EAR:H_EAR + kf.N_E]  # the engine's all-reduce rule (a view, read once)
     acc = np.empty(N_B)
     ta = np.empty(N_B)
     tb = np.empty(N_B)
@@ -940,7 +948,10 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, busy_
                                 # specialization of best_collective as the Python calls of
                                 # infra_lab.collectives.collective
                                 ck[hs] = key
-                                cv[hs] = kf.best_collective(op, np.int64(-1), float(ti) * bpt, n_c, kk, P)[0]
+                                if op == kf.OP_ALL_REDUCE:
+                                    cv[hs] = kf.engine_allreduce(ear, float(ti) * bpt, n_c, kk, P)[0]
+                                else:
+                                    cv[hs] = kf.best_collective(op, np.int64(-1), float(ti) * bpt, n_c, kk, P)[0]
                             x = _comm_seconds(r, q, cv[hs], S, R)
                             if q == 1:
                                 tq += x

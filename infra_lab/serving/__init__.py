@@ -83,6 +83,7 @@ from .core import (  # noqa: F401
     _stack_params,
     engine_allreduce,
     engine_allreduce_kernel,
+    engine_allreduce_rule,
     fp4_format,
     mtp_acceptance_for_tokens_per_step,
     parameter,
@@ -126,7 +127,7 @@ from .search import (  # noqa: F401
 
 __all__ = [
     "ServeResult", "serve", "serve_search", "OBJECTIVES", "BREAKDOWN", "parameter",
-    "engine_allreduce", "engine_allreduce_kernel", "ENGINE_ALLREDUCE_KERNELS",
+    "engine_allreduce", "engine_allreduce_kernel", "engine_allreduce_rule", "ENGINE_ALLREDUCE_KERNELS",
     "serving_inputs", "token_costs", "gpu_hour_price", "price_for", "cost_at_interactivity", "pareto_front",
     "benchmarks", "validation", "published_comparison", "validation_summary", "calibrate", "split_of", "row_stack",
     "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "maia_mix_table", "agent_request",

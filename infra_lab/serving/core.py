@@ -68,8 +68,8 @@ _EAR_SCHEMA = {
     "max_bytes": Col("float", required=True, positive=True),
     "max_bytes_tp2": Col("float", required=True, positive=True),
     "max_inclusive": Col("bool", required=True),
-    "oneshot_below_bytes_tp4": Col("float", positive=True),
-    "oneshot_below_bytes_tp8": Col("float", positive=True),
+    "oneshot_below_bytes_tp4": Col("float", required=True, positive=True),
+    "oneshot_below_bytes_tp8": Col("float", required=True, positive=True),
     "basis": Col("str", required=True, choices=("library constant", "derived", "assumption")),
 }
 
@@ -80,20 +80,57 @@ def engine_allreduce() -> pl.DataFrame:
     one row per serving stack: the world sizes it runs on (``world_sizes``, ``;``-separated),
     the largest message it takes [B] above 2 ranks (``max_bytes``) and at 2 ranks
     (``max_bytes_tp2``), whether that limit is inclusive, and the message size [B] below which
-    it runs the one-shot kernel at <= 4 and at 6-8 ranks (empty: the engine picks by a lookup
-    table, TensorRT-LLM). Read from the engines' sources; not yet used by the serving kernel,
-    which prices every TP all-reduce through the library collective (NCCL/RCCL)."""
+    it runs the one-shot kernel at <= 4 and at 6-8 ranks (TensorRT-LLM, which picks from a
+    lookup table per tokens and hidden size: a derived approximation, see the row's note). Read
+    from the engines' sources; the serving kernel prices the TP all-reduces of these stacks
+    with them (:func:`engine_allreduce_rule`)."""
     t = catalog.read_table(catalog.DATA_DIR / "serving" / "engine_allreduce.csv", _EAR_SCHEMA)
     for st, ws in zip(t["stack"].to_list(), t["world_sizes"].to_list(), strict=True):
-        if not all(w.strip().isdigit() and int(w) >= 2 for w in ws.split(";")):
+        top = np.finfo(np.float64).nmant  # world sizes are bits of one float in the kernel's rule
+        if not all(w.strip().isdigit() and 2 <= int(w) <= top for w in ws.split(";")):
             raise ValidationError(f"engine_allreduce.csv: stack {st!r}: world_sizes {ws!r} is not a "
-                                  "';'-separated list of integers >= 2")
+                                  f"';'-separated list of integers from 2 to {top} (the kernel's rule keeps "
+                                  "them as bits of one float)")
     return t
 
 
-ENGINE_ALLREDUCE_KERNELS = ("one-shot", "two-shot", "lookup table", "library")
-"""What :func:`engine_allreduce_kernel` answers: the engine's one-shot or two-shot kernel,
-its lookup table (no single threshold recorded), or the library collective (NCCL/RCCL)."""
+ENGINE_ALLREDUCE_KERNELS = ("one-shot", "two-shot", "library")
+"""What :func:`engine_allreduce_kernel` answers: the engine's one-shot or two-shot kernel, or
+the library collective (NCCL/RCCL)."""
+
+
+@functools.cache
+def _engine_rules() -> dict[str, np.ndarray]:
+    from .._kernels import collectives as KC
+
+    out = {}
+    for r in engine_allreduce().iter_rows(named=True):
+        E = np.zeros(KC.N_E)
+        E[KC.E_ON] = 1.0
+        E[KC.E_WS_MASK] = float(sum(2 ** int(w) for w in set(r["world_sizes"].split(";"))))
+        E[KC.E_MAX] = r["max_bytes"]
+        E[KC.E_MAX_TP2] = r["max_bytes_tp2"]
+        E[KC.E_MAX_INCL] = 1.0 if r["max_inclusive"] else 0.0
+        E[KC.E_OS_TP4] = r["oneshot_below_bytes_tp4"]
+        E[KC.E_OS_TP8] = r["oneshot_below_bytes_tp8"]
+        E.flags.writeable = False
+        out[r["stack"]] = E
+    return out
+
+
+def engine_allreduce_rule(stack: str | None) -> np.ndarray:
+    """The engine all-reduce rule of a serving stack as the kernel's float vector
+    (:data:`infra_lab._kernels.collectives.N_E` entries, read-only): its row of
+    :func:`engine_allreduce`, or all zeros (the library runs every all-reduce) for a stack
+    without one (the ``-early`` stacks, training stacks) or ``None``."""
+    from .._kernels import collectives as KC
+
+    if stack is None:
+        return np.zeros(KC.N_E)
+    if not isinstance(stack, str):
+        raise ValidationError(f"stack = {stack!r}: expected a stack name (str) or None")
+    r = _engine_rules().get(stack)
+    return np.zeros(KC.N_E) if r is None else r.copy()
 
 
 def engine_allreduce_kernel(stack: str, ranks: int, message_bytes: float) -> str:
@@ -101,10 +138,13 @@ def engine_allreduce_kernel(stack: str, ranks: int, message_bytes: float) -> str
     ``message_bytes`` [B] (the whole message, every rank's copy) over ``ranks`` GPUs of one
     fully connected node, by the engine's rule in :func:`engine_allreduce`: "library" outside
     its world sizes or above its size limit, "one-shot" at 2 ranks and below the one-shot
-    threshold, else "two-shot"; "lookup table" where the engine picks per (tokens, hidden)
-    from a tuned table. APPROXIMATION: topology checks beyond full connectivity (PCIe-only
-    groups, groups spanning nodes), environment overrides and the engines' alternative paths
-    (symmetric-memory, quick and fused all-reduces) are not modelled.
+    threshold, else "two-shot". The rule is the serving kernel's own
+    (:func:`infra_lab._kernels.collectives.engine_allreduce_choice`, called here), so the two
+    cannot disagree; a group spanning nodes always runs the library. APPROXIMATION: topology
+    checks beyond full connectivity (PCIe-only groups), environment overrides, the engines'
+    alternative paths (symmetric-memory, quick and fused all-reduces) and TensorRT-LLM's
+    per-(tokens, hidden) table (replaced by byte thresholds, see the row's note) are not
+    modelled.
 
     Examples
     --------
@@ -115,6 +155,8 @@ def engine_allreduce_kernel(stack: str, ranks: int, message_bytes: float) -> str
     >>> engine_allreduce_kernel("vllm-cuda", 8, 16 * 2**20)
     'library'
     """
+    from .._kernels import collectives as KC
+
     t = engine_allreduce()
     stacks = t["stack"].to_list()
     if not isinstance(stack, str) or stack not in stacks:
@@ -122,18 +164,8 @@ def engine_allreduce_kernel(stack: str, ranks: int, message_bytes: float) -> str
                       where="data/serving/engine_allreduce.csv")
     ranks = V.integer("ranks", ranks, lo=1)
     message_bytes = V.positive("message_bytes", message_bytes, allow_zero=True)
-    r = t.row(stacks.index(stack), named=True)
-    if ranks not in {int(w) for w in r["world_sizes"].split(";")}:
-        return "library"
-    lim = r["max_bytes_tp2"] if ranks == 2 else r["max_bytes"]
-    if message_bytes > lim or (message_bytes == lim and not r["max_inclusive"]):
-        return "library"
-    below = r["oneshot_below_bytes_tp4"] if ranks <= 4 else r["oneshot_below_bytes_tp8"]
-    if below is None:
-        return "lookup table"
-    if ranks == 2:
-        return "one-shot"
-    return "one-shot" if message_bytes < below else "two-shot"
+    a = KC.engine_allreduce_choice(_engine_rules()[stack], float(message_bytes), ranks, ranks)
+    return {KC.ALG_ONESHOT: "one-shot", KC.ALG_TWOSHOT: "two-shot"}.get(int(a), "library")
 
 
 def mtp_acceptance_for_tokens_per_step(tokens_per_step: float, draft_tokens: int) -> float:
@@ -451,13 +483,17 @@ def _chunk_default(acc: catalog.Accelerator, p: dict[str, float]) -> float:
     return p["chunk_tokens_160gb"] if big else p["chunk_tokens"]
 
 
-def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)) -> _Inputs:
+def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,), *, stack: str | None) -> _Inputs:
     """Kernel inputs for a model on a hardware configuration with a serving stack's factors.
 
     Parameters
     ----------
     spec : ModelSpec; hardware : HardwareConfig; params : :func:`infra_lab.stacks.params`
     tps, etps, eps : TP, expert-TP and EP sizes the configurations will use [-]
+    stack : (keyword, required) the serving stack's name: its engine all-reduce rule
+        (:func:`engine_allreduce_rule`)
+        prices the TP all-reduces; None: the library collective prices every one (required so that
+        no caller drops the rule by omission: the reference reads it from the scenario's stack)
     """
     from .. import collectives, compute, memory
     from .._kernels import serving as K
@@ -531,6 +567,7 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     H[K.H_KFIX] = params["kernel_fixed_scale"] * compute.kernel_fixed_s(acc.name)
     H[K.H_KV_BYTES_BF16] = memory.format_bytes("bf16")  # KV-cache bytes per element (number-format table)
     H[K.H_KV_BYTES_FP8] = memory.format_bytes("fp8")
+    H[K.H_EAR:] = engine_allreduce_rule(stack)
 
     tps = sorted(set(int(t) for t in tps))
     etps = sorted(set(int(t) for t in etps))
@@ -790,7 +827,7 @@ def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: 
 
         o = _reference_one(sc, params, _solve_rate(sc, params, reference=True, media=media), media)
     else:
-        inp = serving_inputs(sc.model_spec, sc.hardware, params, [sv.tp], [_etp(sv)], [sv.ep])
+        inp = serving_inputs(sc.model_spec, sc.hardware, params, [sv.tp], [_etp(sv)], [sv.ep], stack=sc.stack)
         conc = _solve_rate(sc, params, inp=inp, media=media)
         o = _run(_cfg_row(sv, conc, media)[None, :], inp)[0]
     return _result(sc, sc.stack, o, media[1])

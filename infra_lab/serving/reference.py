@@ -138,11 +138,23 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         return t
 
     colls: dict[tuple, float] = {}
+    # the engine's own TP all-reduce: its row as recorded (None: the library runs them all),
+    # priced by the plain collective reference on the hardware's named parameters
+    from .._kernels import collectives_reference as CR
+    from .core import engine_allreduce
+
+    ear = {r["stack"]: r for r in engine_allreduce().iter_rows(named=True)}.get(sc.stack)
+    cparams = collectives.collective_time_params(hw)
+    named = CR.named_vector(cparams.named(), cparams.array)
 
     def coll(op: str, size: float, n: int, per_node: int | None = None) -> float:
         key = (op, size, n, per_node)
         if key not in colls:
-            colls[key] = collectives.collective(op, size, hw, n, per_node=per_node).time_s
+            if op == "all_reduce" and per_node is None:
+                k = n if n <= hw.domain_gpus else hw.domain_gpus  # domain-major placement
+                colls[key] = CR.engine_allreduce_reference(named, ear, size, n, k)[0]
+            else:
+                colls[key] = collectives.collective(op, size, hw, n, per_node=per_node).time_s
         return colls[key] * p["comm_time_scale"]
 
     if spec.attention == "mla":

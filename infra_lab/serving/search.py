@@ -366,7 +366,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         cfg[:, K.K_IN] = sv.input_tokens + media[tps[0]][1]
     etps = sorted({int(t * (d if a else 1)) // int(e) for t, _p, d, e, a in plans})
     eps = sorted({int(e) for e in plans[:, 3]})
-    inp = None if reference else serving_inputs(spec, hw, params, tps, etps, eps)
+    inp = None if reference else serving_inputs(spec, hw, params, tps, etps, eps, stack=sc.stack)
     memo = None if reference else _memo_for()   # shared by the grid's two kernel calls
 
     def evaluate(rows: np.ndarray) -> np.ndarray:
