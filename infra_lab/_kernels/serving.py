@@ -97,19 +97,19 @@ N_H = H_EAR + kf.N_E
 # ---------------------------------------------------------------------------------------
 # outputs: results then the breakdown of an average cycle [s]
 # ---------------------------------------------------------------------------------------
-(O_OUT_TPS, O_TOTAL_TPS, O_OUT_TPS_GPU, O_TOTAL_TPS_GPU, O_TTFT, O_TPOT, O_TPS_USER, O_E2E, O_MEM_GPU,
- O_FITS, O_MAX_CONC, O_PREFILL_FRAC, O_CYCLE, O_RUNNING, O_KV_LIMITED, O_WEIGHTS_GPU,
- O_KV_GPU, O_PREFILL_QUEUE) = range(18)
-(B_ATTN_GEMM, B_MLP_GEMM, B_EXPERT_GEMM, B_HEAD, B_ATT_DEC, B_ATT_PRE, B_TP_COMM, B_EP_COMM,
- B_PP_P2P, B_LAYER_OVH, B_STEP_OVH, B_MTP, B_ENCODER) = range(13)
-N_B = 13
-N_RES = 18
-N_OUT = N_RES + N_B
 OUT_NAMES = ("output_tokens_per_s", "total_tokens_per_s", "output_tokens_per_s_per_gpu",
              "total_tokens_per_s_per_gpu", "ttft_s",
              "tpot_s", "tokens_per_s_per_user", "e2e_latency_s", "memory_per_gpu_bytes", "fits",
              "max_concurrency", "prefill_time_fraction", "cycle_s", "running_requests", "kv_limited",
              "weights_per_gpu_bytes", "kv_cache_per_gpu_bytes", "prefill_queue_s")
+N_RES = len(OUT_NAMES)
+(O_OUT_TPS, O_TOTAL_TPS, O_OUT_TPS_GPU, O_TOTAL_TPS_GPU, O_TTFT, O_TPOT, O_TPS_USER, O_E2E, O_MEM_GPU,
+ O_FITS, O_MAX_CONC, O_PREFILL_FRAC, O_CYCLE, O_RUNNING, O_KV_LIMITED, O_WEIGHTS_GPU,
+ O_KV_GPU, O_PREFILL_QUEUE) = range(N_RES)
+(B_ATTN_GEMM, B_MLP_GEMM, B_EXPERT_GEMM, B_HEAD, B_ATT_DEC, B_ATT_PRE, B_TP_COMM, B_EP_COMM,
+ B_PP_P2P, B_LAYER_OVH, B_STEP_OVH, B_MTP, B_ENCODER) = range(13)
+N_B = 13
+N_OUT = N_RES + N_B
 BREAKDOWN_NAMES = ("attention_gemm", "mlp_gemm", "expert_gemm", "lm_head", "attention_decode",
                    "attention_prefill", "tp_comm", "ep_comm", "pp_p2p", "layer_overhead",
                    "step_overhead", "mtp_draft", "encoder")

@@ -194,6 +194,8 @@ def kv_share_per_gpu(spec, tp: int) -> float:
     split: :func:`inference_memory` and :func:`infra_lab.serve` (its kernel's per-tp input and
     the plain reference) read it.
 
+    Examples
+    --------
     >>> import infra_lab as il
     >>> m = il.models.get("llama3-70b")                      # 8 KV heads
     >>> [kv_share_per_gpu(m, t) for t in (1, 2, 8, 16)]
