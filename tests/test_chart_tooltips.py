@@ -42,6 +42,14 @@ def tooltip_unit_problems(chart) -> list[str]:
             and t.get("title") not in COUNT_TITLES and "[" not in (t.get("title") or "")]
 
 
+def tooltip_name_problems(chart) -> list[str]:
+    """The tooltip lines of a chart (or its spec) that show a column's name rather than words:
+    a title, or an untitled field, with an underscore (``op_type``, ``component_class``)."""
+    spec = chart if isinstance(chart, dict) else chart.to_dict()
+    shown = [(t.get("title") or t.get("field")) if isinstance(t, dict) else t for t in _tooltips(spec)]
+    return [f"{s}: a column name" for s in shown if isinstance(s, str) and "_" in s.split(":")[0]]
+
+
 def _front():
     return pl.DataFrame({"accelerator": ["MI300X", "MI300X", "H100-SXM"], "tokens_per_s_per_user": [20.123456789, 40.5, 25.0],
                          "output_tokens_per_s_per_gpu": [900.987654321, 500.0, 800.0], "tp": [8, 4, 8], "pp": [1, 1, 1],
@@ -78,6 +86,19 @@ def test_every_quantitative_tooltip_is_formatted(name, chart):
 @pytest.mark.parametrize(("name", "chart"), CHARTS, ids=lambda v: v if isinstance(v, str) else "")
 def test_every_quantitative_tooltip_says_its_unit(name, chart):
     assert not tooltip_unit_problems(chart), f"{name}: {tooltip_unit_problems(chart)}"
+
+
+@pytest.mark.parametrize(("name", "chart"), CHARTS, ids=lambda v: v if isinstance(v, str) else "")
+def test_every_tooltip_line_is_named_in_words(name, chart):
+    assert not tooltip_name_problems(chart), f"{name}: {tooltip_name_problems(chart)}"
+
+
+def test_the_name_check_catches_a_column_name():
+    import altair as alt
+
+    bare = alt.Chart(alt.Data(values=[{"op_type": "gemm", "case": "a"}])).mark_point().encode(
+        x="case:N", tooltip=["op_type:N", alt.Tooltip("op_type:N", title="op type"), "case:N"])
+    assert tooltip_name_problems(bare) == ["op_type: a column name"]
 
 
 def test_the_unit_check_catches_a_bare_column_name():

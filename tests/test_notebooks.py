@@ -211,9 +211,10 @@ def executed_table_problems(nb) -> list[str]:
 def executed_tooltip_problems(nb) -> list[str]:
     """The tooltip faults of every chart an executed notebook shows, its explorers' charts and
     charts a notebook composes included: a quantitative line without a number format or without
-    a unit in its title (tests/test_chart_tooltips.py checks the chart builders one by one)."""
+    a unit in its title, a line that shows a column's name (tests/test_chart_tooltips.py checks
+    the chart builders one by one)."""
     from test_chart_axes import executed_outputs
-    from test_chart_tooltips import tooltip_problems, tooltip_unit_problems
+    from test_chart_tooltips import tooltip_name_problems, tooltip_problems, tooltip_unit_problems
 
     dec, bad = json.JSONDecoder(), []
     for where, out in executed_outputs(nb):
@@ -222,8 +223,41 @@ def executed_tooltip_problems(nb) -> list[str]:
             spec = dec.raw_decode(html, m.end())[0]
             title = spec.get("title", "")
             title = title.get("text", "") if isinstance(title, dict) else title
-            bad += [f"{where} {str(title)[:40]!r}: {p}" for p in tooltip_problems(spec) + tooltip_unit_problems(spec)]
+            bad += [f"{where} {str(title)[:40]!r}: {p}"
+                    for p in tooltip_problems(spec) + tooltip_unit_problems(spec) + tooltip_name_problems(spec)]
     return bad
+
+
+def chart_is_titled(spec: dict) -> bool:
+    """A chart says what it shows: it has a title, or each chart of a concatenation has one, or
+    one layer of a layered chart has one (Vega-Lite shows a layer's title for the whole)."""
+    if spec.get("title"):
+        return True
+    for key in ("hconcat", "vconcat", "concat"):
+        if key in spec:
+            return all(chart_is_titled(s) for s in spec[key])
+    if "layer" in spec:
+        return any(chart_is_titled(s) for s in spec["layer"])
+    return "spec" in spec and chart_is_titled(spec["spec"])
+
+
+def executed_untitled_charts(nb) -> list[str]:
+    """Where an executed notebook shows a chart (its explorers' included) without a title."""
+    from test_chart_axes import executed_outputs
+
+    dec, bad = json.JSONDecoder(), []
+    for where, out in executed_outputs(nb):
+        html = "".join(out.get("data", {}).get("text/html", ""))
+        bad += [where for m in re.finditer(r"var spec = ", html) if not chart_is_titled(dec.raw_decode(html, m.end())[0])]
+    return bad
+
+
+def test_the_title_check_catches_an_untitled_chart():
+    assert chart_is_titled({"title": "x", "mark": "bar"})
+    assert chart_is_titled({"layer": [{"mark": "rule"}, {"title": "x", "mark": "bar"}]})
+    assert not chart_is_titled({"mark": "bar"})
+    assert not chart_is_titled({"hconcat": [{"title": "a", "mark": "bar"}, {"mark": "bar"}]})
+    assert chart_is_titled({"facet": {}, "spec": {"title": "x", "mark": "bar"}})
 
 
 def test_the_table_check_catches_hidden_rows_and_cut_strings():
@@ -319,6 +353,8 @@ def test_notebook_executes(path, tmp_path):
         assert not bad, f"{path.name}: chart axes without a unit in brackets: {bad}"
         bad_tips = executed_tooltip_problems(nb)
         assert not bad_tips, f"{path.name}: tooltip lines without a format or a unit: {bad_tips}"
+        untitled = executed_untitled_charts(nb)
+        assert not untitled, f"{path.name}: charts with no title saying what they show: {untitled}"
     _tools()
     from sitebuild import save_executed
 

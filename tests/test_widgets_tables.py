@@ -62,3 +62,17 @@ def test_a_missing_value_reads_as_a_dash_not_null():
     out = frame_html(s)
     assert "<td>null</td>" not in out and "<td>—</td>" in out
     assert "&quot;null&quot;" in frame_html(pl.DataFrame({"note": ["null"], "x": [None]}, schema={"note": pl.String, "x": pl.Float64}))
+
+
+def test_summary_headers_read_in_words_with_units():
+    """The explorers' tables head their columns as the notebooks' tables do (column_label):
+    "step time [s]", "TTFT [s]", "M USD", not the frame's names step_time_s, ttft_s, musd."""
+    import re
+
+    from infra_lab.widgets._layout import frame_html
+
+    heads = re.findall(r"<th>([^<]*)</th>", frame_html(pl.DataFrame(
+        {"step_time_s": [0.3], "ttft_s": [0.2], "musd": [1.0], "nic_busy_fraction": [0.5], "plan": ["x"]})))
+    assert heads == ["step time [s]", "TTFT [s]", "M USD", "nic busy [-]", "plan"]
+    # two names that would read alike keep their names (no header is lost)
+    assert re.findall(r"<th>([^<]*)</th>", frame_html(pl.DataFrame({"a_s": [1.0], "a [s]": [2.0]}))) == ["a_s", "a [s]"]

@@ -45,7 +45,7 @@ def roofline_chart(roof, points=None, title: str = "Rooflines (dense peak, peak 
             x="intensity_flop_per_byte:Q",
             y=alt.Y("achieved_tflops:Q", title=y_title),
             color=alt.Color("accelerator:N", scale=colors), shape=alt.Shape("op_type:N", title="op type"),
-            tooltip=["accelerator", "op", "op_type",
+            tooltip=["accelerator", "op", alt.Tooltip("op_type:N", title="op type"),
                      alt.Tooltip("intensity_flop_per_byte:Q", title="arithmetic intensity [FLOP/byte]", format=",.1f"),
                      alt.Tooltip("achieved_tflops:Q", title="achieved [TFLOP/s]", format=",.1f")])
         chart = lines + pts

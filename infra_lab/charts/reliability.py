@@ -69,7 +69,7 @@ def interruption_rate_bars(rates, title: str = "Expected interruptions per day b
         x=alt.X("per_day:Q", title="interruptions per day [1/day]"),
         color=alt.Color("cluster:N", title="cluster"),
         yOffset="cluster:N",
-        tooltip=["cluster", "component_class", alt.Tooltip("per_day:Q", title="interruptions per day [1/day]", format=",.3f")],
+        tooltip=["cluster", alt.Tooltip("component_class:N", title="component class"), alt.Tooltip("per_day:Q", title="interruptions per day [1/day]", format=",.3f")],
     ).properties(width=380, height=alt.Step(14))
 
 

@@ -30,7 +30,7 @@ UNIT_SUFFIXES: dict[str, str] = {
     "usd_per_M_tokens": "USD/M tokens", "usd_per_pflop_hour": "USD/PFLOP-h",
     "usd_per_gpu_h": "USD/GPU-h", "usd_per_M_output": "USD/M output tokens",
     "usd_per_M_input": "USD/M input tokens", "usd_per_task": "USD/task",
-    "usd_per_gpu": "USD/GPU", "usd": "USD", "M_usd": "M USD", "k_usd": "k USD", "MUSD": "M USD",
+    "usd_per_gpu": "USD/GPU", "usd": "USD", "M_usd": "M USD", "k_usd": "k USD", "MUSD": "M USD", "musd": "M USD",
     # throughput
     "tokens_per_s_per_gpu": "tokens/s/GPU", "tok_s_per_gpu": "tokens/s/GPU", "tok_s_gpu": "tokens/s/GPU",
     "tok_s_per_user": "tokens/s/user", "Mtokens_per_s": "M tokens/s", "Mtok_per_s": "M tokens/s", "tokens_per_s": "tokens/s", "tok_s": "tokens/s",
@@ -50,6 +50,7 @@ UNIT_SUFFIXES: dict[str, str] = {
 the longest matching suffix wins. A ``*_fraction`` column is shown as a percentage."""
 
 WORDS: dict[str, str] = {"gpus": "GPUs", "mfu": "MFU", "nic": "NIC", "dense_or_moe": "dense / MoE",
+                         "ttft": "TTFT", "tpot": "TPOT", "e2e": "end to end",
                          "tp": "TP", "pp": "PP", "dp": "DP", "ep": "EP", "irr": "IRR", "npv": "NPV"}
 """Default words of a label for a few column names (and the words before a unit suffix)."""
 

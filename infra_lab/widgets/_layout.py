@@ -24,8 +24,16 @@ def frame_html(df) -> str:
     in the notebooks' setup cell) cut the rows that matter most, the reason a deployment
     cannot run, the plan a search chose or the note on a global batch, mid-sentence. A missing
     value (no TPOT for one output token, no throughput for a plan that does not fit) reads "—",
-    not polars' "null"; a string cell that says null keeps its quotes and is left alone."""
+    not polars' "null"; a string cell that says null keeps its quotes and is left alone. The
+    headers are the columns' names in words with the unit in brackets ("step_time_s" reads
+    "step time [s]": :func:`infra_lab.charts.tables.column_label`, as the notebooks' tables)."""
     import polars as pl
+
+    from ..charts.tables import column_label
+
+    shown = {c: column_label(c, unit="-" if c.endswith("fraction") else "") for c in df.columns}
+    if len(set(shown.values())) == len(shown):   # two names that read alike keep their names
+        df = df.rename(shown)
 
     longest = max((df[c].str.len_chars().max() or 0 for c in df.columns if df[c].dtype == pl.String), default=0)
     with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, float_precision=3,

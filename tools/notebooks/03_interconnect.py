@@ -333,7 +333,7 @@ md(f"RCCL ships PXN **off** (ROCm/rccl#1209), and then a rails-only fabric has n
    f"refuses a cross-rail all-to-all and says why. With PXN on (AMD's own Pollara configurations set "
    f"`NCCL_PXN_DISABLE=0`; ZAYA1's scenario does too), each chunk for another rail first crosses one xGMI link "
    f"to the GPU on that rail, is staged in its HBM and leaves through its NIC. The flow-level simulation of all "
-   f"{len(a2a):,} flows of a {ZY.world_size:,}-GPU all-to-all finds rails-only + PXN {flow_over:+.2f} % slower than a "
+   f"{len(a2a):,} flows of a {ZY.world_size:,}-GPU all-to-all finds rails-only + PXN {'no slower than' if abs(flow_over) < 0.005 else f'{flow_over:+.2f} % slower than'} a "
    f"rail-optimized Clos; the analytic model {over['overhead_pct'].min():.2f}–{over['overhead_pct'].max():.2f} % "
    f"over {size_label(over['size_bytes'].min())}–{size_label(over['size_bytes'].max())}. Why not Wang et al.'s {wang['measured_low']}–{wang['measured_high']} % ({wang['source_url']}): in the busiest "
    f"moment the forwarded load fills at most {util['xgmi']:.0%} of an xGMI link and {util['pxn_hbm']:.1%} of HBM "

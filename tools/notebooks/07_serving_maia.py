@@ -360,7 +360,7 @@ display(il.charts.headline_table(
            "MI300X_over_this_per_task_rented": "×"},
     highlight=pl.col("accelerator") == "MI300X",
     sources="rents: data/cloud_prices.csv (a URL per row); owned prices: il.economics.owned_gpu_hour_price"))
-display(il.charts.serving_cost_chart(costs, "usd_per_task", title=f"Llama 3.3 70B: $ per Maia task at >= {TARGET:.0f} tokens/s per user (owned)"))
+display(il.charts.serving_cost_chart(costs, "usd_per_task", title=f"Llama 3.3 70B: $ per Maia task at ≥ {TARGET:.0f} tokens/s per user (owned)"))
 """),
     ("code", r"""
 c = {r["accelerator"]: r for r in costs.iter_rows(named=True)}
