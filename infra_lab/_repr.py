@@ -72,6 +72,8 @@ def value_text(name: str, value: object) -> str:
     ('0.1637 (16.37 %)', '212.5 GB/s', '1,024')
     >>> value_text("price_usd_per_gpu_hour", 2.0), value_text("gpu_hours", 136299.07), value_text("tokens", 12e12)
     ('2 USD per GPU hour', '136,299 GPU·h', '12 T tokens')
+    >>> value_text("output_tokens_per_s_per_gpu", 925.13), value_text("lm_positions", 458.0)
+    ('925.1 tokens/s', '458 positions')
     """
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return repr(value) if isinstance(value, str) else str(value)
@@ -80,6 +82,9 @@ def value_text(name: str, value: object) -> str:
     if isinstance(value, dict) and value and all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                                  for v in value.values()):
         return ", ".join(f"{k} {value_text(name, float(v))}" for k, v in value.items())
+    if isinstance(value, tuple) and value and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                  for v in value):
+        return ", ".join(value_text(name, float(v)) for v in value)
     if not isinstance(value, float):
         try:
             value = float(value)    # a numpy scalar
@@ -90,7 +95,7 @@ def value_text(name: str, value: object) -> str:
         return f"{_scaled(x, 'B')} ({sig(x / 2**30)} GiB)" if abs(x) >= 2**30 else _scaled(x, "B")
     if name.endswith("_Bps") or "_Bps_" in name:
         return _scaled(x, "B/s")
-    if name.startswith("tokens_per_s"):
+    if "tokens_per_s" in name:      # tokens_per_s_per_gpu, output_tokens_per_s, ... (not seconds)
         return _scaled(x, " tokens/s").replace("  ", " ") if abs(x) >= 1e6 else f"{sig(x)} tokens/s"
     if name.startswith("tflops"):
         return f"{sig(x)} TFLOP/s"
@@ -119,7 +124,9 @@ def value_text(name: str, value: object) -> str:
         return f"{sig(x)} years"
     if name == "months":
         return f"{sig(x)} months"
-    if name in ("mfu", "goodput", "irr", "utilization") or name.endswith(("_fraction", "_share", "_availability", "_utilization")):
+    if name == "positions" or name.endswith("_positions"):
+        return f"{sig(x)} positions"
+    if name in ("mfu", "goodput", "irr", "utilization", "waste") or name.endswith(("_fraction", "_share", "_availability", "_utilization")):
         return f"{sig(x)} ({sig(100 * x)} %)" if math.isfinite(x) else sig(x)
     return sig(x)
 

@@ -51,6 +51,7 @@ COLLECTIVE_OPS = ("all_reduce", "reduce_scatter", "all_gather", "broadcast", "al
 COLLECTIVE_ALGORITHMS = ("ring", "tree", "nvls", "nvlstree", "collnet_direct", "collnet_chain", "pat",
                          "allpairs", "p2p", "pxn")
 SERVE_OBJECTIVES = ("output_tokens_per_s", "output_tokens_per_s_per_gpu", "total_tokens_per_s",
+                    "total_tokens_per_s_per_gpu",
                     "tokens_per_s_per_user", "ttft_s", "tpot_s", "e2e_latency_s",
                     "usd_per_million_output_tokens", "usd_per_million_tokens",
                     "usd_per_million_output_tokens_all_in", "usd_per_million_input_tokens")

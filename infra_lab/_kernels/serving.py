@@ -97,18 +97,19 @@ N_H = H_EAR + kf.N_E
 # ---------------------------------------------------------------------------------------
 # outputs: results then the breakdown of an average cycle [s]
 # ---------------------------------------------------------------------------------------
-(O_OUT_TPS, O_TOTAL_TPS, O_OUT_TPS_GPU, O_TTFT, O_TPOT, O_TPS_USER, O_E2E, O_MEM_GPU,
- O_FITS, O_MAX_CONC, O_PREFILL_FRAC, O_CYCLE, O_RUNNING, O_KV_LIMITED, O_WEIGHTS_GPU,
- O_KV_GPU, O_PREFILL_QUEUE) = range(17)
-(B_ATTN_GEMM, B_MLP_GEMM, B_EXPERT_GEMM, B_HEAD, B_ATT_DEC, B_ATT_PRE, B_TP_COMM, B_EP_COMM,
- B_PP_P2P, B_LAYER_OVH, B_STEP_OVH, B_MTP, B_ENCODER) = range(13)
-N_B = 13
-N_RES = 17
-N_OUT = N_RES + N_B
-OUT_NAMES = ("output_tokens_per_s", "total_tokens_per_s", "output_tokens_per_s_per_gpu", "ttft_s",
+OUT_NAMES = ("output_tokens_per_s", "total_tokens_per_s", "output_tokens_per_s_per_gpu",
+             "total_tokens_per_s_per_gpu", "ttft_s",
              "tpot_s", "tokens_per_s_per_user", "e2e_latency_s", "memory_per_gpu_bytes", "fits",
              "max_concurrency", "prefill_time_fraction", "cycle_s", "running_requests", "kv_limited",
              "weights_per_gpu_bytes", "kv_cache_per_gpu_bytes", "prefill_queue_s")
+N_RES = len(OUT_NAMES)
+(O_OUT_TPS, O_TOTAL_TPS, O_OUT_TPS_GPU, O_TOTAL_TPS_GPU, O_TTFT, O_TPOT, O_TPS_USER, O_E2E, O_MEM_GPU,
+ O_FITS, O_MAX_CONC, O_PREFILL_FRAC, O_CYCLE, O_RUNNING, O_KV_LIMITED, O_WEIGHTS_GPU,
+ O_KV_GPU, O_PREFILL_QUEUE) = range(N_RES)
+(B_ATTN_GEMM, B_MLP_GEMM, B_EXPERT_GEMM, B_HEAD, B_ATT_DEC, B_ATT_PRE, B_TP_COMM, B_EP_COMM,
+ B_PP_P2P, B_LAYER_OVH, B_STEP_OVH, B_MTP, B_ENCODER) = range(13)
+N_B = 13
+N_OUT = N_RES + N_B
 BREAKDOWN_NAMES = ("attention_gemm", "mlp_gemm", "expert_gemm", "lm_head", "attention_decode",
                    "attention_prefill", "tp_comm", "ep_comm", "pp_p2p", "layer_overhead",
                    "step_overhead", "mtp_draft", "encoder")
@@ -718,6 +719,7 @@ def _write_result(out, i, acc, out_tps, n_in, n_out, gpus, ttft, tpot, e2e, mem,
     o[O_OUT_TPS] = out_tps
     o[O_TOTAL_TPS] = out_tps * (n_in + n_out) / n_out
     o[O_OUT_TPS_GPU] = out_tps / gpus
+    o[O_TOTAL_TPS_GPU] = o[O_TOTAL_TPS] / gpus
     o[O_TTFT] = ttft
     o[O_TPOT] = tpot
     # one output token (a prefill-only request) has no TPOT (serving.tpot_defined; the caller
@@ -739,7 +741,7 @@ def _write_result(out, i, acc, out_tps, n_in, n_out, gpus, ttft, tpot, e2e, mem,
 
 
 @njit(cache=True, nogil=True, no_cfunc_wrapper=True)
-def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, busy_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, kv_share, etp_index, imb_a, busy_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
                  ex_n, ex_k, P, g0, g1, g2, ck, cv):
     """Fill ``out[i]`` (:data:`N_OUT` floats) for the configuration rows ``cfg[lo:hi]``.
 
@@ -802,7 +804,9 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, busy_
         weights = _weights_per_gpu(M, tp, pp, ep, etp, mtpk, mprec, main, draft)
         lw_dec, span = _attention_spans(wins, n_in, n_in + n_out / 2.0)
         kvb = H[H_KV_BYTES_BF16] if row[K_KVPREC] < 0.5 else H[H_KV_BYTES_FP8]
-        shard = 1.0 if M[M_MLA] > 0.0 else min(float(tp), M[M_KV_HEADS])
+        # the GPUs one token's KV cache is spread over: 1 / the share one GPU holds (an input:
+        # infra_lab.memory.kv_share_per_gpu, the one owner of the split)
+        shard = 1.0 / kv_share[tp_index[tp]]
         kv_req = lw_dec * S.kv_el * kvb / shard / pp  # one request, one GPU [B]
         B = C / dp
         bmax, fits, b_run = _kv_capacity(S, weights, kv_req, B)

@@ -82,6 +82,7 @@ from .inference import (  # noqa: F401
     kv_bytes_per_token,
     kv_cache_bytes,
     kv_cached_tokens,
+    kv_share_per_gpu,
     max_inference_batch,
 )
 from .largest import LARGEST_BY, MAX_LAYERS, largest_model, model_families  # noqa: F401
@@ -147,6 +148,7 @@ __all__ = [
     "korthikanti_runs",
     "KORTHIKANTI_QUANTITIES",
     "kv_cache_bytes",
+    "kv_share_per_gpu",
     "kv_bytes_per_token",
     "kv_cached_tokens",
     "weight_bytes",

@@ -186,6 +186,27 @@ def _tp_gpus(spec, gpus) -> int:
     return gpus
 
 
+def kv_share_per_gpu(spec, tp: int) -> float:
+    """The share of a token's KV cache [-] one of ``tp`` tensor-parallel GPUs holds: each GPU
+    holds max(1, kv_heads // tp) of the kv_heads (vLLM replicates KV heads when there are fewer
+    than GPUs) and MLA's latent whole (one "KV head", on every GPU): :data:`VLLM_KV_HEADS_URL`.
+    A model without KV heads (no attention cache) splits evenly, 1/tp. The one owner of the
+    split: :func:`inference_memory` and :func:`infra_lab.serve` (its kernel's per-tp input and
+    the plain reference) read it.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> m = il.models.get("llama3-70b")                      # 8 KV heads
+    >>> [kv_share_per_gpu(m, t) for t in (1, 2, 8, 16)]
+    [1.0, 0.5, 0.125, 0.125]
+    """
+    if spec.attention == "mla":
+        return 1.0
+    kv = spec.kv_heads
+    return max(1, kv // tp) / kv if kv > 0 else 1.0 / tp
+
+
 def _kv_per_gpu(spec, context: int, batch: int, kv_prec: str, gpus: int) -> float:
     """KV cache and per-sequence state on one of ``gpus`` tensor-parallel GPUs [bytes].
 
@@ -194,9 +215,7 @@ def _kv_per_gpu(spec, context: int, batch: int, kv_prec: str, gpus: int) -> floa
     "KV head", on every GPU): :data:`VLLM_KV_HEADS_URL`. APPROXIMATE: the fixed recurrent state
     (Mamba2 SSM/conv, CCA conv) is taken as split evenly over the GPUs."""
     attn = batch * kv_cached_tokens(spec, context) * kv_bytes_per_token(spec, kv_prec)
-    kv = spec.kv_heads
-    share = 1.0 if spec.attention == "mla" else (max(1, kv // gpus) / kv if kv > 0 else 1.0 / gpus)
-    return attn * share + batch * _state_bytes_per_sequence(spec, kv_prec) / gpus
+    return attn * kv_share_per_gpu(spec, gpus) + batch * _state_bytes_per_sequence(spec, kv_prec) / gpus
 
 
 def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus: int = 1,

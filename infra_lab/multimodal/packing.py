@@ -190,6 +190,18 @@ class PackingStats:
     shares: tuple[float, float, float]
     attention_fraction: float = 1.0
 
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout, one field a line, 4 significant
+        figures, each with its unit; the exact values are the attributes and :meth:`to_dict`."""
+        from .._repr import readable
+
+        return readable(self, title=f"packed sequences of {self.seq_len:,} positions (shares: text, image, audio)")
+
     @property
     def useful_positions(self) -> float:
         """Non-padding positions per sequence [tokens] = seq_len · (1 − waste)."""

@@ -53,6 +53,19 @@ class EncoderPrefill:
     mfu: float
     breakdown: pl.DataFrame = field(repr=False)
 
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout, one field a line, 4 significant
+        figures, each with its unit; the exact values are the attributes (``breakdown`` the parts)."""
+        from .._repr import readable
+
+        return readable(self, title="encoder work of one request",
+                        footer="exact values: the attributes; per part: .breakdown")
+
 
 def _hw_for(accelerator: str, tp: int, hardware):
     from ..scenario import HardwareConfig, as_hardware
@@ -166,6 +179,19 @@ class MultimodalServeResult:
     result: object
     prefill: EncoderPrefill
     text_input_tokens: int
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout, one field a line, 4 significant
+        figures, each with its unit; the exact values are the attributes: the ServeResult's printout, then the encoder prefill's."""
+        from .._repr import readable
+
+        return "\n".join((readable(self, ("text_input_tokens",), title="multimodal serving", footer=""),
+                          str(self.result), str(self.prefill)))
 
 
 def serve(scenario, *, images: float | None = None, image_size=None, audio_s: float | None = None,

@@ -303,6 +303,20 @@ class MultimodalEstimate:
     tokens_per_s_by_modality: dict = field(repr=False)
     encoder_compute_s: float = 0.0
 
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout, one field a line, 4 significant
+        figures, each with its unit; the exact values are the attributes; the training Estimate's printout follows."""
+        from .._repr import readable
+
+        return "\n".join((readable(self, ("step_time_s", "useful_tokens_per_s", "tokens_per_s_by_modality",
+                                    "encoder_compute_s"), title="multimodal training step", footer=""),
+                          str(self.estimate)))
+
     @property
     def step_time_s(self) -> float:
         return self.estimate.step_time_s

@@ -22,6 +22,7 @@ from ..scenario import Scenario, ServingConfig, as_scenario
 
 OBJECTIVES = {  # name -> True when larger is better
     "output_tokens_per_s": True, "output_tokens_per_s_per_gpu": True, "total_tokens_per_s": True,
+    "total_tokens_per_s_per_gpu": True,
     "tokens_per_s_per_user": True, "ttft_s": False, "tpot_s": False, "e2e_latency_s": False,
     "usd_per_million_output_tokens": False, "usd_per_million_tokens": False,
     "usd_per_million_output_tokens_all_in": False, "usd_per_million_input_tokens": False,
@@ -265,6 +266,29 @@ class ServeResult:
     prefill_queue_s: float
     breakdown: pl.DataFrame = field(repr=False, compare=False)
 
+    def _repr_pretty_(self, p, cycle) -> None:
+        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
+        exact one-line repr (error messages quote it)."""
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        """What print() and a notebook show: a readable printout titled with the model, the GPUs
+        and the concurrency, one field a line, 4 significant figures, each with its unit
+        (``output_tokens_per_s_per_gpu  925.1 tokens/s``); the exact values are the attributes
+        and :meth:`to_dict`, the time per cycle ``r.breakdown``.
+
+        Examples
+        --------
+        >>> import infra_lab as il
+        >>> print(str(il.serve(il.load_scenario("maia-class-serving-mi300x"))).splitlines()[0])
+        ServeResult: maia-class-serving-mi300x, 8 × MI300X (vllm-rocm), concurrency 256
+        """
+        from .._repr import readable
+
+        sc = self.scenario
+        return readable(self, title=f"{sc.name}, {self.gpus:,} × {sc.hardware.accelerator} ({self.stack}), "
+                                    f"concurrency {sc.serving.concurrency:,}")
+
     def to_dict(self) -> dict[str, Any]:
         """The scalar results as a dict, named and in the units of the attributes above (the
         names :func:`infra_lab.serve_search`'s frame uses for the same numbers); not
@@ -394,6 +418,7 @@ class _Inputs:
     H: np.ndarray
     wins: np.ndarray
     tp_index: np.ndarray
+    kv_share: np.ndarray
     etp_index: np.ndarray
     imb_a: np.ndarray
     busy_a: np.ndarray
@@ -408,7 +433,7 @@ class _Inputs:
     g: tuple
 
     def args(self) -> tuple:
-        return (self.M, self.H, self.wins, self.tp_index, self.etp_index, self.imb_a, self.busy_a, self.ne_n, self.ne_k,
+        return (self.M, self.H, self.wins, self.tp_index, self.kv_share, self.etp_index, self.imb_a, self.busy_a, self.ne_n, self.ne_k,
                 self.ne_cls, self.ne_cnt, self.ne_mtp, self.ex_n, self.ex_k, self.P, *self.g)
 
 
@@ -605,7 +630,9 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
         etp_index[t] = i
     P = collectives.collective_time_params(hardware).array  # read-only, as in the Python calls
     models_ = [compute.gemm_model(acc.name, _gemm_precision(acc.name, p)) for p in _WPREC]
-    return _Inputs(M, H, wins, tp_index, etp_index, _imbalance_constants(spec, eps),
+    # the share of a token's KV cache one GPU holds, per tp (memory's rule, its one owner)
+    kv_share = np.array([memory.kv_share_per_gpu(spec, t) for t in tps])
+    return _Inputs(M, H, wins, tp_index, kv_share, etp_index, _imbalance_constants(spec, eps),
                    _busiest_expert_tables(spec, eps), ne_n, ne_k, ne_cls, ne_cnt,
                    ne_mtp, ex_n, ex_k, P,
                    tuple(g.args() for g in models_))
@@ -758,7 +785,7 @@ def _result(sc: Scenario, stack: str, o: np.ndarray, positions: float = 0.0) -> 
     return ServeResult(
         scenario=sc, stack=stack, gpus=gpus,
         output_tokens_per_s=vals[K.O_OUT_TPS], total_tokens_per_s=vals[K.O_TOTAL_TPS],
-        output_tokens_per_s_per_gpu=vals[K.O_OUT_TPS_GPU], total_tokens_per_s_per_gpu=vals[K.O_TOTAL_TPS] / gpus,
+        output_tokens_per_s_per_gpu=vals[K.O_OUT_TPS_GPU], total_tokens_per_s_per_gpu=vals[K.O_TOTAL_TPS_GPU],
         ttft_s=vals[K.O_TTFT], tpot_s=vals[K.O_TPOT] if decode else None,
         tokens_per_s_per_user=vals[K.O_TPS_USER] if decode else None,
         e2e_latency_s=vals[K.O_E2E], memory_per_gpu_bytes=vals[K.O_MEM_GPU],

@@ -160,10 +160,12 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     if spec.attention == "mla":
         dq_dec, dv_dec = spec.kv_lora_rank + spec.qk_rope_head_dim, spec.kv_lora_rank
         dq_pre, dv_pre = spec.qk_nope_head_dim + spec.qk_rope_head_dim, spec.v_head_dim
-        kv_per_layer, kv_split = spec.kv_lora_rank + spec.qk_rope_head_dim, 1
+        kv_per_layer = spec.kv_lora_rank + spec.qk_rope_head_dim
     else:
         dq_dec = dv_dec = dq_pre = dv_pre = spec.head_dim
-        kv_per_layer, kv_split = 2 * spec.kv_heads * spec.head_dim, min(tp, spec.kv_heads)
+        kv_per_layer = 2 * spec.kv_heads * spec.head_dim
+    # the GPUs a token's KV cache is spread over (memory's rule, the one owner of the split)
+    kv_split = 1.0 / memory.kv_share_per_gpu(spec, tp)
     n_in, n_out = float(sv.input_tokens) + media[1], float(sv.output_tokens)
     ctx = n_in + n_out / 2.0
 
@@ -458,7 +460,8 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         e2e = ttft + (n_out - 1.0) * tpot
     res = {
         "output_tokens_per_s": out_tps, "total_tokens_per_s": out_tps * (n_in + n_out) / n_out,
-        "output_tokens_per_s_per_gpu": out_tps / gpus, "ttft_s": ttft, "tpot_s": tpot,
+        "output_tokens_per_s_per_gpu": out_tps / gpus,
+        "total_tokens_per_s_per_gpu": out_tps * (n_in + n_out) / n_out / gpus, "ttft_s": ttft, "tpot_s": tpot,
         # one output token (prefill only) has no TPOT (the caller reports None), so no 1/tpot
         "tokens_per_s_per_user": 1.0 / tpot if n_out > 1 else 0.0, "e2e_latency_s": e2e,
         "memory_per_gpu_bytes": weights + running * kv_one

@@ -39,6 +39,7 @@ and precision up to the concurrency that split runs (:func:`_grid_extension`).""
 
 
 EDGE_OBJECTIVES = ("output_tokens_per_s", "output_tokens_per_s_per_gpu", "total_tokens_per_s",
+                   "total_tokens_per_s_per_gpu",
                    "usd_per_million_output_tokens", "usd_per_million_tokens",
                    "usd_per_million_output_tokens_all_in", "usd_per_million_input_tokens")
 """Objectives a larger concurrency can improve (throughput, and the $ per token that divides a
@@ -228,7 +229,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
                  weight_precisions=None, kv_precisions=None, pareto: bool = True,
                  price_usd_per_gpu_hour: float | None = None,
                  stack_params: dict[str, float] | None = None, reference: bool = False,
-                 params: dict[str, float] | None = None) -> pl.DataFrame:
+                 params: dict[str, float] | None = None, **unknown_args) -> pl.DataFrame:
     """Every consistent tp/ep/dp/pp split, precision and concurrency on the scenario's GPUs.
 
     Parameters
@@ -262,6 +263,9 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     reference : evaluate with the plain-Python reference (slow; for tests and benchmarks)
     params : the stack-factor overrides under the name every call that takes them uses
         (:func:`infra_lab.search`, :func:`serve`, ...); give it or ``stack_params``, not both
+    **unknown_args : none is taken: any other keyword is refused naming it, its value, the
+        nearest argument name and every one allowed (as :func:`infra_lab.search` refuses an
+        unknown constraint); tp, pp, dp, ep and dp_attention are searched, not constrained
 
     Returns
     -------
@@ -290,6 +294,8 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     """
     from .._kernels import serving as K
 
+    if unknown_args:
+        _refuse_unknown_args(unknown_args)
     sc = _as_serving(scenario, "il.serve_search")
     if not isinstance(objective, str) or objective not in OBJECTIVES:
         raise unknown("objective", objective, OBJECTIVES)
@@ -458,6 +464,28 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
                       f"{_why_none(out, acc, max_tpot_s, max_ttft_s, min_tps_user, (wps, kvs), hw_w)}",
                       EmptyResultWarning, stacklevel=2)
     return df
+
+
+SEARCHED = ("tp", "pp", "dp", "ep", "dp_attention")
+"""The split fields :func:`serve_search` enumerates itself (not arguments)."""
+
+
+def _refuse_unknown_args(args: dict) -> None:
+    """Refuse :func:`serve_search` keywords it does not take with :func:`~infra_lab.errors.unknown`
+    (the nearest-name rule of every unknown name, :func:`infra_lab.search`'s constraints too),
+    naming the value given; the split fields get a line saying they are searched."""
+    import inspect
+
+    from ..errors import short_repr
+
+    allowed = [n for n, q in inspect.signature(serve_search).parameters.items()
+               if q.kind is not q.VAR_KEYWORD and n != "scenario"]
+    k, v = next(iter(args.items()))
+    err = unknown("argument", k, allowed, where=f"il.serve_search ({k} = {short_repr(v)})")
+    if k in SEARCHED:
+        err.args = (f"{err.args[0]}. {k} is searched, not an argument: every consistent {k} is tried; "
+                    f"filter the frame's {k} column for the ones wanted",)
+    raise err
 
 
 def _warn_priced_rows_that_do_not_fit(df: pl.DataFrame, accelerator: str) -> None:

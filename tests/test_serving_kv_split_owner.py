@@ -1,0 +1,48 @@
+"""One owner of the KV cache's split over tensor-parallel GPUs: infra_lab.memory
+(kv_share_per_gpu: max(1, kv_heads // tp) KV heads a GPU, MLA's latent whole, vLLM's
+ModelConfig.get_num_kv_heads). il.serve's kernel takes it as an input per tp and the plain
+reference reads it; before, both restated it as min(tp, kv_heads) GPUs a token's KV is spread
+over, which agrees wherever vLLM runs (QKVParallelLinear needs kv_heads and tp to divide one
+another) and differed from memory's rule only where they do not (mixtral-8x22b, 8 KV heads, at
+tp 3 and 6: 1/3 and 1/6 of a token's KV a GPU against memory's 2/8 and 1/8)."""
+
+from __future__ import annotations
+
+import pytest
+
+import infra_lab as il
+from infra_lab import memory
+
+GRID = [("llama3.3-70b", (1, 2, 4, 8)), ("llama3-8b", (1, 2, 4, 8)), ("mixtral-8x22b", (2, 4, 6, 8)),
+        ("deepseek-v3", (8,))]
+
+
+def _sc(model: str, tp: int, conc: int = 4) -> il.Scenario:
+    return il.Scenario.from_dict({
+        "model": {"preset": model},
+        "hardware": {"accelerator": "H200", "nodes": 1, "gpus_per_node": tp},
+        "serving": {"engine": "vllm", "tp": tp, "input_tokens": 1024, "output_tokens": 1024,
+                    "concurrency": conc, "weight_precision": "fp8"}})
+
+
+@pytest.mark.parametrize(("model", "tp"), [(m, t) for m, tps in GRID for t in tps])
+def test_serving_kv_bytes_per_gpu_equal_memory_s(model, tp):
+    spec = il.models.get(model)
+    if spec.attention != "mla" and spec.kv_heads and any(
+            w for w in getattr(spec, "layer_windows", lambda: [])() if w):
+        pytest.skip("sliding windows: memory and serving count the cached span differently")
+    sc = _sc(model, tp)
+    for reference in (False, True):
+        r = il.serve(sc, reference=reference)
+        assert r.fits and not r.kv_limited and r.running_requests == pytest.approx(4)
+        # the mean context of a request in flight: prompt + half the output
+        mem = memory.inference_memory(spec, "H200", context=1024 + 512, batch=4, gpus=tp,
+                                      kv_precision=sc.serving.kv_precision)
+        kv = dict(mem.select("component", "bytes").iter_rows())["kv_cache"]
+        assert r.kv_cache_per_gpu_bytes == pytest.approx(kv, rel=1e-9), (model, tp, reference)
+
+
+def test_kv_share_per_gpu_is_vllm_s_rule():
+    m = il.models.get("mixtral-8x22b")          # 48 heads, 8 KV heads
+    assert [memory.kv_share_per_gpu(m, t) for t in (1, 2, 4, 6, 8, 16)] == [1.0, 0.5, 0.25, 0.125, 0.125, 0.125]
+    assert memory.kv_share_per_gpu(il.models.get("deepseek-v3"), 8) == 1.0   # MLA: the latent whole
