@@ -156,3 +156,21 @@ def readable(obj: object, names: tuple[str, ...] | None = None, *, title: str | 
     if footer:
         lines.append(f"  ({footer})")
     return "\n".join(lines)
+
+
+class Printout:
+    """Mixin of the result classes: ``print(obj)`` (``__str__``) and what IPython and Jupyter show
+    for ``obj`` at the end of a cell (``_repr_pretty_``) are the readable printout
+    :meth:`_printout` returns (by default :func:`readable` of the dataclass's fields); ``repr``
+    stays the dataclass's exact one-line repr, which error messages quote."""
+
+    __slots__ = ()
+
+    def _printout(self) -> str:
+        return readable(self, footer="exact values: the attributes")
+
+    def __str__(self) -> str:
+        return self._printout()
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(self._printout())

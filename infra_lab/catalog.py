@@ -25,6 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ._repr import Printout
 from .errors import DataError, UnknownNameError, ValidationError, unknown
 from .units import BITS_PER_BYTE, GB, TB, TFLOP
 
@@ -317,7 +318,7 @@ def _resolve(kind: str, table, name: object) -> dict[str, Any]:
 # Dataclasses in SI units
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Accelerator:
+class Accelerator(Printout):
     """One accelerator in SI units.
 
     Attributes
@@ -357,12 +358,7 @@ class Accelerator:
     memory_visible_bytes: float | None = None
     unsupported_precisions: tuple[str, ...] = ()
 
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
+    def _printout(self) -> str:
         """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
         exact values are the attributes."""
         from ._repr import readable
@@ -439,7 +435,7 @@ class Accelerator:
 
 
 @dataclass(frozen=True)
-class Nic:
+class Nic(Printout):
     """One NIC. line_rate_bps [bit/s]; line_rate_Bps [bytes/s] per direction."""
 
     name: str
@@ -458,12 +454,7 @@ class Nic:
     def line_rate_Bps(self) -> float:
         return self.line_rate_bps / BITS_PER_BYTE
 
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
+    def _printout(self) -> str:
         """What print() and a notebook show: a readable printout, one field a line with its unit; the exact values are the
         attributes."""
         from ._repr import readable

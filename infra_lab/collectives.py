@@ -116,6 +116,7 @@ import numpy as np
 
 from . import _validate as V
 from . import fabric as _fab
+from ._repr import Printout
 from .errors import ValidationError, check_positive, unknown
 from .scenario import HardwareConfig
 
@@ -494,7 +495,7 @@ def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveP
 # The contract call
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class CollectiveResult:
+class CollectiveResult(Printout):
     """Cost of one collective.
 
     Attributes
@@ -527,12 +528,7 @@ class CollectiveResult:
     library: str
     notes: tuple[str, ...] = ()
 
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
+    def _printout(self) -> str:
         """What print() and a notebook show: a readable printout: one field a line, 4 significant figures, each with its unit
         (``busbw_Bps  212.5 GB/s``), notes one a line; the exact values are the attributes and
         :meth:`to_dict`."""

@@ -132,3 +132,32 @@ def test_readable_takes_any_dataclass():
     text = readable(R(0.5), title="t")
     assert text.splitlines()[:2] == ["R: t", "  time_s  500 ms"]
     assert "note: one" in text and "note: two" in text and "hidden" not in text
+
+
+def test_printout_has_one_owner():
+    """``print(obj)`` and IPython's display of every result class go through one mixin,
+    ``infra_lab._repr.Printout``: no module defines ``_repr_pretty_`` or a result ``__str__`` of its
+    own (a class states only what differs, in ``_printout``)."""
+    import ast
+    from pathlib import Path
+
+    import infra_lab
+
+    root = Path(infra_lab.__file__).parent
+    owners = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                names = {f.name for f in node.body if isinstance(f, ast.FunctionDef)}
+                if "_repr_pretty_" in names or ("__str__" in names and "_printout" not in names
+                                                and not any(isinstance(b, ast.Name) and b.id.endswith("Error")
+                                                            for b in node.bases)):
+                    owners.append(f"{path.relative_to(root)}:{node.name}")
+    assert owners == ["_repr.py:Printout"], owners
+    from infra_lab._repr import Printout
+    from infra_lab.collectives import CollectiveResult
+    from infra_lab.serving import ServeResult
+    from infra_lab.training import Estimate
+
+    for cls in (Estimate, CollectiveResult, ServeResult):
+        assert issubclass(cls, Printout) and "_printout" in vars(cls), cls

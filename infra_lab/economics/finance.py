@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .._repr import Printout
 from ..errors import ValidationError, unknown
 from . import _validate as V
 from .data import HOURS_PER_YEAR, _all_scope, _reference_cluster, parameters
@@ -564,7 +565,7 @@ def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: fl
 
 
 @dataclass(frozen=True)
-class ProviderView:
+class ProviderView(Printout):
     """An operator buying GPUs and renting them out (IBM's view), per GPU. All figures are
     **pre-tax and unlevered**.
 
@@ -614,12 +615,7 @@ class ProviderView:
     resale_credit_usd_per_gpu_hour: float = math.nan
     margin_with_resale_usd_per_gpu_hour: float = math.nan
 
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
+    def _printout(self) -> str:
         """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
         exact values are the attributes (the yearly and monthly arrays among them)."""
         from .._repr import readable

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from .. import catalog
+from .._repr import Printout
 from .._validate import sequence
 from ..errors import ValidationError, unknown
 from . import _validate as V
@@ -343,7 +344,7 @@ _COMPONENT_NAMES = {
 
 
 @dataclass(frozen=True)
-class OwnedCost:
+class OwnedCost(Printout):
     """Owned cost of one useful GPU-hour, by component [USD per useful GPU-hour].
 
     ``capex_usd_per_gpu`` is the whole capex per billed GPU (GPU, host, spares, network,
@@ -369,12 +370,7 @@ class OwnedCost:
     fixed_usd_per_calendar_hour: float
     inputs: dict[str, float] = field(hash=False, repr=False)
 
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
+    def _printout(self) -> str:
         """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
         exact values are the attributes."""
         from .._repr import readable
@@ -749,7 +745,7 @@ def break_even_utilization(rental_usd_per_gpu_hour: float, accelerator: str = "M
 
 
 @dataclass(frozen=True)
-class RentOrOwn:
+class RentOrOwn(Printout):
     """Owning vs renting at one price, for the renter's decision (e.g. Zyphra's).
 
     ``owning_wins``: "above" (owning is cheaper above ``threshold_utilization``; on-demand
@@ -764,18 +760,6 @@ class RentOrOwn:
     owning_wins: str
     threshold_utilization: float
     text: str
-
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
-        """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
-        exact values are the attributes."""
-        from .._repr import readable
-
-        return readable(self, footer="exact values: the attributes")
 
 
 def rent_vs_own(price_usd_per_gpu_hour: float, accelerator: str = "MI300X", *, committed: bool = False,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import catalog
+from .._repr import Printout
 from ..errors import ValidationError
 from ..units import HOUR
 from . import _validate as V
@@ -107,7 +108,7 @@ def gpu_hours_from_estimate(estimate: Any, tokens: float) -> float:
 
 
 @dataclass(frozen=True)
-class RunCost:
+class RunCost(Printout):
     """The cost of one training run.
 
     gpu_hours [GPU-h]; price_usd_per_gpu_hour [USD]; total_usd [USD]; tokens [tokens] or
@@ -123,18 +124,6 @@ class RunCost:
     n_gpus: int | None = None
     wall_clock_hours: float | None = None
     basis: str = "gpu_hours"
-
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
-        """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
-        exact values are the attributes."""
-        from .._repr import readable
-
-        return readable(self, footer="exact values: the attributes")
 
 
 def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
@@ -303,7 +292,7 @@ def cost_per_million_tokens(total_usd: float, tokens: float) -> float:
 # Zyphra's bill
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class ZyphraBill:
+class ZyphraBill(Printout):
     """What a renter of a whole cluster pays, and what the final run used of it.
 
     contracted_gpu_hours = n_gpus x months x 730.5 h; bill_usd = that x contract price;
@@ -322,18 +311,6 @@ class ZyphraBill:
     goodput: float
     goodput_loss_gpu_hours: float
     other_gpu_hours: float
-
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
-        """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
-        exact values are the attributes."""
-        from .._repr import readable
-
-        return readable(self, footer="exact values: the attributes")
 
     @property
     def final_run_share(self) -> float:

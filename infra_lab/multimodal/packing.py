@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from .. import catalog
+from .._repr import Printout
 from ..catalog import Col
 from ..errors import ValidationError, unknown
 from .specs import MultimodalSpec, _bounded_float, _size, system
@@ -151,7 +152,7 @@ class DataMix:
 
 
 @dataclass(frozen=True)
-class PackingStats:
+class PackingStats(Printout):
     """What a packed sequence holds on average (per sequence of ``seq_len`` positions).
 
     Attributes
@@ -190,12 +191,7 @@ class PackingStats:
     shares: tuple[float, float, float]
     attention_fraction: float = 1.0
 
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
+    def _printout(self) -> str:
         """What print() and a notebook show: a readable printout, one field a line, 4 significant
         figures, each with its unit; the exact values are the attributes and :meth:`to_dict`."""
         from .._repr import readable

@@ -22,13 +22,14 @@ import numpy as np
 import polars as pl
 
 from .. import _validate as V
+from .._repr import Printout
 from ..errors import ValidationError
 from .compute import check_encoder_call, cross_kv_ops, encoder_ops, encoder_tp
 from .specs import MultimodalSpec, _size, system, system_names
 
 
 @dataclass(frozen=True)
-class EncoderPrefill:
+class EncoderPrefill(Printout):
     """The encoder work of one request.
 
     Attributes
@@ -53,12 +54,7 @@ class EncoderPrefill:
     mfu: float
     breakdown: pl.DataFrame = field(repr=False)
 
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
+    def _printout(self) -> str:
         """What print() and a notebook show: a readable printout, one field a line, 4 significant
         figures, each with its unit; the exact values are the attributes (``breakdown`` the parts)."""
         from .._repr import readable
@@ -165,7 +161,7 @@ def encoder_flops_per_request(spec: MultimodalSpec | str | dict, *, images: floa
 
 
 @dataclass(frozen=True)
-class MultimodalServeResult:
+class MultimodalServeResult(Printout):
     """:func:`infra_lab.serve` of a multimodal request mix.
 
     Attributes
@@ -180,12 +176,7 @@ class MultimodalServeResult:
     prefill: EncoderPrefill
     text_input_tokens: int
 
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
+    def _printout(self) -> str:
         """What print() and a notebook show: a readable printout, one field a line, 4 significant
         figures, each with its unit; the exact values are the attributes: the ServeResult's printout, then the encoder prefill's."""
         from .._repr import readable

@@ -34,6 +34,7 @@ from typing import Any
 
 import polars as pl
 
+from .._repr import Printout
 from ..errors import ValidationError
 from .compute import cross_ops, encoder_activation_bytes, encoder_ops, encoder_tp
 from .packing import DataMix, PackingStats, packing_stats
@@ -282,7 +283,7 @@ def training_hook(scenario, *, encoder_scale: float = 1.0) -> TrainingHook | Non
 # The multimodal estimate: the contract's Estimate plus where the time goes
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class MultimodalEstimate:
+class MultimodalEstimate(Printout):
     """A training step of a multimodal (or text) scenario, split by what it spends time on.
 
     Attributes
@@ -303,12 +304,7 @@ class MultimodalEstimate:
     tokens_per_s_by_modality: dict = field(repr=False)
     encoder_compute_s: float = 0.0
 
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
+    def _printout(self) -> str:
         """What print() and a notebook show: a readable printout, one field a line, 4 significant
         figures, each with its unit; the exact values are the attributes; the training Estimate's printout follows."""
         from .._repr import readable

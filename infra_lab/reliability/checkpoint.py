@@ -28,6 +28,7 @@ from functools import cache
 
 import numpy as np
 
+from .._repr import Printout
 from ..errors import InfraLabError, ValidationError
 from ..units import HOUR
 from ._data import (
@@ -71,7 +72,7 @@ def storage_options():
 
 
 @dataclass(frozen=True)
-class CheckpointPlan:
+class CheckpointPlan(Printout):
     """How one checkpoint is written and read back.
 
     Attributes
@@ -105,12 +106,7 @@ class CheckpointPlan:
     storage: str = ""
     async_fixed_s: float = 0.0
 
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
+    def _printout(self) -> str:
         """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
         exact values are the attributes."""
         from .._repr import readable
@@ -696,7 +692,7 @@ def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,
 # The run plan
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RunPlan:
+class RunPlan(Printout):
     """Everything the closed form and the Monte Carlo need, plus their closed-form answers.
 
     Attributes
@@ -734,12 +730,7 @@ class RunPlan:
     restart: RestartModel = field(repr=False)
     background_s: float = 0.0
 
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
+    def _printout(self) -> str:
         """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
         exact values are the attributes (the per-class arrays, the checkpoint and restart
         models among them)."""

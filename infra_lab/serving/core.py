@@ -16,6 +16,7 @@ import polars as pl
 
 from .. import _validate as V
 from .. import catalog
+from .._repr import Printout
 from ..catalog import Col
 from ..errors import ValidationError, unknown
 from ..scenario import Scenario, ServingConfig, as_scenario
@@ -207,7 +208,7 @@ def mtp_acceptance_for_tokens_per_step(tokens_per_step: float, draft_tokens: int
 # Results
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class ServeResult:
+class ServeResult(Printout):
     """What one serving deployment delivers (all per deployment unless named per GPU).
 
     Attributes
@@ -266,12 +267,7 @@ class ServeResult:
     prefill_queue_s: float
     breakdown: pl.DataFrame = field(repr=False, compare=False)
 
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
+    def _printout(self) -> str:
         """What print() and a notebook show: a readable printout titled with the model, the GPUs
         and the concurrency, one field a line, 4 significant figures, each with its unit
         (``output_tokens_per_s_per_gpu  925.1 tokens/s``); the exact values are the attributes

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from .._kernels import training as kt
+from .._repr import Printout
 from ..errors import ScheduleSupportWarning, ValidationError
 from ..scenario import Scenario
 from ._common import _RC, _training_scenario
@@ -25,7 +26,7 @@ COMPONENTS = kt.OUT_NAMES[: kt.N_COMPONENTS]
 
 
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(Printout):
     """One training step of a scenario.
 
     Attributes
@@ -83,12 +84,7 @@ class Estimate:
     useful_token_fraction: float = 1.0
     accelerator: str = ""
 
-    def _repr_pretty_(self, p, cycle) -> None:
-        """IPython and Jupyter show the readable printout (``str``); ``repr`` stays the dataclass's
-        exact one-line repr (error messages quote it)."""
-        p.text(str(self))
-
-    def __str__(self) -> str:
+    def _printout(self) -> str:
         """What print() and a notebook show: a readable printout: one field a line, 4 significant figures, each with its unit
         (``step_time_s  335 ms``); the exact values are the attributes and :meth:`to_dict`.
 
