@@ -84,22 +84,26 @@ def executed_outputs(nb):
             yield f"widget {model.get('model_name', '')} {model_id[:8]}", out
 
 
-def executed_chart_problems(nb) -> list[str]:
-    """The axis faults of every chart an executed notebook shows, its explorers' charts
+def executed_chart_specs(nb):
+    """Every (where, title, spec) of a chart an executed notebook shows, its explorers' charts
     included: the light renderer's HTML output carries each chart's spec (``var spec = {...}``,
     infra_lab.charts.base)."""
     import json
     import re
 
-    dec, bad = json.JSONDecoder(), []
+    dec = json.JSONDecoder()
     for where, out in executed_outputs(nb):
         html = "".join(out.get("data", {}).get("text/html", ""))
         for m in re.finditer(r"var spec = ", html):
             spec = dec.raw_decode(html, m.end())[0]
             title = spec.get("title", "")
-            title = title.get("text", "") if isinstance(title, dict) else title
-            bad += [f"{where} ({title or 'untitled'}): {p}" for p in axis_problems(spec)]
-    return bad
+            yield where, (title.get("text", "") if isinstance(title, dict) else title), spec
+
+
+def executed_chart_problems(nb) -> list[str]:
+    """The axis faults of every chart an executed notebook shows (:func:`executed_chart_specs`)."""
+    return [f"{where} ({title or 'untitled'}): {p}"
+            for where, title, spec in executed_chart_specs(nb) for p in axis_problems(spec)]
 
 
 def _charts():

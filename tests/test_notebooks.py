@@ -213,19 +213,12 @@ def executed_tooltip_problems(nb) -> list[str]:
     charts a notebook composes included: a quantitative line without a number format or without
     a unit in its title, a line that shows a column's name (tests/test_chart_tooltips.py checks
     the chart builders one by one)."""
-    from test_chart_axes import executed_outputs
+    from test_chart_axes import executed_chart_specs
     from test_chart_tooltips import tooltip_name_problems, tooltip_problems, tooltip_unit_problems
 
-    dec, bad = json.JSONDecoder(), []
-    for where, out in executed_outputs(nb):
-        html = "".join(out.get("data", {}).get("text/html", ""))
-        for m in re.finditer(r"var spec = ", html):
-            spec = dec.raw_decode(html, m.end())[0]
-            title = spec.get("title", "")
-            title = title.get("text", "") if isinstance(title, dict) else title
-            bad += [f"{where} {str(title)[:40]!r}: {p}"
-                    for p in tooltip_problems(spec) + tooltip_unit_problems(spec) + tooltip_name_problems(spec)]
-    return bad
+    return [f"{where} {str(title)[:40]!r}: {p}"
+            for where, title, spec in executed_chart_specs(nb)
+            for p in tooltip_problems(spec) + tooltip_unit_problems(spec) + tooltip_name_problems(spec)]
 
 
 def chart_is_titled(spec: dict) -> bool:

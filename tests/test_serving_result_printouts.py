@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_result_reprs import _pretty
 
 import infra_lab as il
 import infra_lab.multimodal as mm
@@ -16,16 +17,6 @@ from infra_lab._repr import value_text
 LONG_FLOAT = re.compile(r"[1-9]\.?\d{6,}")   # 7 or more significant digits
 
 
-def _pretty(obj) -> str:
-    class P:
-        text_ = ""
-
-        def text(self, t):
-            self.text_ += t
-
-    p = P()
-    obj._repr_pretty_(p, False)
-    return p.text_
 
 
 def _lines(text: str) -> dict[str, str]:
