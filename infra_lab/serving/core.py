@@ -87,8 +87,8 @@ def engine_allreduce() -> pl.DataFrame:
     from the engines' sources; the serving kernel prices the TP all-reduces of these stacks
     with them (:func:`engine_allreduce_rule`)."""
     t = catalog.read_table(catalog.DATA_DIR / "serving" / "engine_allreduce.csv", _EAR_SCHEMA)
+    top = np.finfo(np.float64).nmant  # world sizes are bits of one float in the kernel's rule
     for st, ws in zip(t["stack"].to_list(), t["world_sizes"].to_list(), strict=True):
-        top = np.finfo(np.float64).nmant  # world sizes are bits of one float in the kernel's rule
         if not all(w.strip().isdigit() and 2 <= int(w) <= top for w in ws.split(";")):
             raise ValidationError(f"engine_allreduce.csv: stack {st!r}: world_sizes {ws!r} is not a "
                                   f"';'-separated list of integers from 2 to {top} (the kernel's rule keeps "
