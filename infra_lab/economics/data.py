@@ -515,8 +515,8 @@ def network_costs():
 
 
 def company_facts():
-    """Company figures used to scale the deal (AMD, IBM revenue; IBM's generative-AI book)
-    [USD] (``company_facts.csv``): entity, metric, value, unit, period, grade, source_url, note.
+    """Company figures used to scale the deal (AMD, IBM revenue; IBM's generative-AI book;
+    IBM's diluted shares and EPS) [the row's unit] (``company_facts.csv``): entity, metric, value, unit, period, grade, source_url, note.
 
     Examples
     --------

@@ -24,6 +24,7 @@ from .data import HOURS_PER_MONTH, _no_price, _reference_cluster, company_fact, 
 from .finance import (
     OPERATOR_PARAMS,
     PATHS,
+    _book_profit_by_year,
     _contract_default,
     _months_to_first_sale,
     _operator_cash_flows,
@@ -159,6 +160,14 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str | None = None, good
              retire: str | None = "when_unprofitable", hardware: Any = None,
              radix: int | None = None) -> DealPnL:
     """The deal P&L per party with P5/P50/P95 over every uncertain input.
+
+    IBM's lines include its book operating profit per IBM diluted share in year 1 and in its
+    worst year, year 1's against IBM's diluted EPS, and the years with a book loss: whether the
+    cluster adds to or takes from IBM's earnings per share (company_facts.csv: FY2025 diluted
+    shares and EPS). APPROXIMATE: pre-tax and before interest, as every IBM line here; a
+    non-negative tax rate shrinks a year's profit or loss toward 0 without changing its sign, so
+    the sign says accretive or dilutive before financing, and the size is an upper bound of the
+    after-tax effect; debt-funded capex would add interest and make each year more dilutive.
 
     Parameters
     ----------
@@ -324,7 +333,10 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str | None = None, good
             f"the operator model's monthly steps) for these draws")
     cash_cost = ng * (r["energy"] + r["opex"]).sum(axis=1)
     gain = ng * r["gain_on_sale"]            # sale price - undepreciated book value, at the sale
-    book = rev - cash_cost - capex * np.minimum(1.0, r["end_years"] / s["ibm_book_life_years"]) + gain
+    # the yearly book P&L (one owner, finance._book_profit_by_year): revenue - cash costs -
+    # straight-line depreciation over the book life while it runs + the gain or loss on the sale
+    book_y = ng * _book_profit_by_year(r, s["ibm_book_life_years"])
+    book = book_y.sum(axis=1)
     irr = irr_array(r["annual"])
     irr = np.where(np.isnan(irr), -1.0, irr)
     npv = ng * np.sum(r["annual"] / (1.0 + s["cost_of_capital"][:, None]) ** np.arange(r["annual"].shape[1]), axis=1)
@@ -354,6 +366,21 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str | None = None, good
         f"/ ${book_ai / 1e9:.1f}B cumulative book of business (mostly consulting; 'more than')")
     add("IBM", "year-1 revenue vs its Infrastructure segment", y1 / infra, "fraction",
         f"/ ${infra / 1e9:.1f}B FY2025 Infrastructure revenue")
+    # EPS: the yearly book operating profit over IBM's diluted shares. Pre-tax and before interest
+    # (the model is unlevered): a non-negative tax rate scales a year's profit or loss toward 0 but
+    # keeps its sign, so a year is accretive before financing exactly when its book profit is > 0
+    shares = company_fact("IBM", "diluted_shares", "FY2025")
+    eps = company_fact("IBM", "diluted_eps_continuing_usd", "FY2025")
+    add("IBM", "book operating profit per IBM diluted share, year 1", book_y[:, 0] / shares, "USD per share",
+        f"year-1 book operating profit / {shares / 1e6:,.0f}M FY2025 diluted shares (pre-tax, before interest)")
+    add("IBM", "book operating profit per IBM diluted share, worst year", book_y.min(axis=1) / shares, "USD per share",
+        "the most dilutive year's book operating profit / the same shares (pre-tax, before interest)")
+    add("IBM", "year-1 book operating profit vs IBM's diluted EPS", book_y[:, 0] / shares / eps, "fraction",
+        f"/ ${eps:.2f} FY2025 diluted EPS from continuing operations (after tax, so the cluster's pre-tax "
+        "figure bounds its after-tax share from above)")
+    add("IBM", "years with a book operating loss (EPS-dilutive)", (book_y < 0).sum(axis=1), "years",
+        f"of the {N:g}-year horizon, a retired cluster's later years at 0 (before tax and interest; "
+        "a year with a loss dilutes IBM's EPS whatever its tax rate)")
     # Zyphra
     months = s["zyphra_contract_months"]
     price = s["contract_usd_per_gpu_hour"]

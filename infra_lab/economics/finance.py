@@ -464,6 +464,31 @@ def _retire_rule(retire: Any) -> str | None:
     return V.choice("retire", retire, RETIRE_RULES)
 
 
+def _book_profit_by_year(r: Mapping[str, Any], book_life_years: Any) -> np.ndarray:
+    """The operator's book operating profit per GPU by year, one row per draw [USD]: revenue -
+    energy - opex - straight-line depreciation of the capex over the book life for the part of
+    each year the hardware runs (a horizon of 4.5 years charges half a year in year 5) + the gain
+    or loss on the sale, booked in the year of the sale. ``r`` is :func:`_operator_cash_flows`'
+    result; its years are those of ``r["annual"]``. Pre-tax and before interest: summed over the
+    years it equals the undiscounted cash flows. The one owner of the yearly book P&L
+    (:func:`provider_view`'s ``book_profit_usd`` is row 0; the deal P&L reads every draw's)."""
+    annual = np.atleast_2d(r["annual"])
+    n, Ny = annual.shape[0], annual.shape[1] - 1
+    margin = r["revenue"] - r["energy"] - r["opex"]                        # (n, months)
+    M = margin.shape[1]
+    marg_y = np.stack([margin[:, 12 * y:min(12 * (y + 1), M)].sum(axis=1) for y in range(Ny)], axis=1)
+    capex = np.broadcast_to(np.asarray(r["capex"], dtype=float), (n,))
+    end = np.broadcast_to(np.asarray(r["end_years"], dtype=float), (n,))
+    L = np.broadcast_to(np.atleast_1d(np.asarray(book_life_years, dtype=float)), (n,))
+    y = np.arange(Ny, dtype=float)[None, :]
+    ran = np.maximum(0.0, np.minimum(np.minimum(y + 1.0, end[:, None]), L[:, None]) - y)
+    dep = capex[:, None] / L[:, None] * ran
+    gain = np.zeros((n, Ny))
+    sale_year = np.ceil(end - 1e-9).astype(int) - 1
+    gain[np.arange(n), sale_year] = np.broadcast_to(np.asarray(r["gain_on_sale"], dtype=float), (n,))
+    return marg_y - dep + gain
+
+
 def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: float = 5.0,
                          price: Any = None, market_price: Any = None, utilization: Any = None,
                          value_curve: str = "exponential", premium: float = 0.0,
@@ -745,13 +770,8 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
     Ny = len(cf) - 1
     rev_y = np.array([rev_m[12 * y:12 * (y + 1)].sum() for y in range(Ny)])
     cost_y = np.array([cost_m[12 * y:12 * (y + 1)].sum() for y in range(Ny)])
-    L = v["ibm_book_life_years"]
-    # straight line over L for the part of each year the hardware runs (a horizon of 4.5 years
-    # charges half a year in year 5)
-    dep_y = np.array([r["capex"][0] / L * max(0.0, min(y + 1.0, end, L) - y) for y in range(Ny)])
     gain = float(r["gain_on_sale"][0])
-    gain_y = np.zeros(Ny)
-    gain_y[int(math.ceil(end - 1e-9)) - 1] = gain       # booked in the year of the sale
+    book_y = _book_profit_by_year(r, v["ibm_book_life_years"])[0]
     on = r["sold"][0] > 0
     if not (r["price"][0] > 0).any():
         # every month of the horizon falls in the setup and burn-in: nothing is rented. The view
@@ -776,7 +796,7 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
         resale_credit_usd_per_gpu_hour=credit, margin_with_resale_usd_per_gpu_hour=p0 - cost_sold + credit,
         cash_flows_usd=cf, payback_years=float(r["payback"][0]),
         irr=None if math.isnan(irr_v) else irr_v, npv_usd_per_gpu=npv_v, revenue_usd=rev_y,
-        cash_cost_usd=cost_y, book_profit_usd=rev_y - cost_y - dep_y + gain_y,
+        cash_cost_usd=cost_y, book_profit_usd=book_y,
         capex_usd_per_gpu=float(r["capex"][0]), residual_usd_per_gpu=float(r["residual"][0]),
         monthly={"t_years": r["t_years"], "price": r["price"][0], "sold": r["sold"][0]},
         retire=rule, retirement_year=retired_at, gain_on_sale_usd=gain,

@@ -670,13 +670,28 @@ amd_op = deal.line("AMD", "operating profit at its data-centre segment margin")
 ibm_irr, ibm_book = deal.line("IBM", "IRR (pre-tax, unlevered)"), deal.line("IBM", "book operating margin")
 ibm_y1, ibm_ai = deal.line("IBM", "revenue in year 1"), deal.line("IBM", "year-1 revenue vs its generative-AI book")
 z_bill = deal.line("Zyphra", "bill")
+eps1, eps_w = (deal.line("IBM", f"book operating profit per IBM diluted share, {w}") for w in ("year 1", "worst year"))
+eps_share, loss_years = deal.line("IBM", "year-1 book operating profit vs IBM's diluted EPS"), \
+    deal.line("IBM", "years with a book operating loss (EPS-dilutive)")
+cents = lambda b: f"{100 * b.p50:+.2f} ({100 * b.p5:+.2f} to {100 * b.p95:+.2f}) cents"  # noqa: E731
+eps_md = (f"**Is it EPS-accretive?** Per IBM diluted share the cluster's book operating profit is {cents(eps1)} in year 1 "
+          f"({eps_share.fmt('{:.3%}')} of IBM's FY2025 diluted EPS) and {cents(eps_w)} in its worst year, with "
+          f"{loss_years.p50:g} ({loss_years.p5:g}–{loss_years.p95:g}) years of book loss: "
+          + ("accretive in its first year and dilutive in a later one at the median"
+             if eps1.p50 > 0 > eps_w.p50 else "accretive in every year at the median" if eps_w.p50 > 0
+             else "dilutive from its first year at the median")
+          + (", and a fraction of a cent either way" if max(abs(eps1.p95), abs(eps_w.p5)) < 0.01 else
+             f", up to {100 * max(abs(eps1.p95), abs(eps_w.p5)):.1f} cents a share in a year (P5–P95)")
+          + ". These are pre-tax and before interest: tax shrinks a year's profit "
+          "or loss without changing its sign, so the sign holds after tax and the size is an upper bound; debt-funded "
+          "capex would add interest and make every year more dilutive.")
 md(f"**Answer.** AMD books about **${amd_tot.fmt('{:,.1f}', 1e6)}M** once — {amd_share.fmt('{:.2%}')} of its 2024 "
    f"Instinct revenue: a reference win more than a revenue event — and about ${amd_op.fmt('{:,.1f}', 1e6)}M of operating "
    f"profit at its data-centre segment's average margin (AMD reports no Instinct margin). IBM collects about ${ibm_y1.fmt('{:,.1f}', 1e6)}M in "
    f"the first year ({ibm_ai.fmt('{:.2%}')} of its generative-AI book of business) and, with rents decaying after the "
    f"contract, earns an IRR of {ibm_irr.fmt('{:.0%}')} with a book operating margin of {ibm_book.fmt('{:.0%}')}: the "
    f"return depends on re-leasing. Zyphra spends about ${z_bill.fmt('{:,.1f}', 1e6)}M and gets a frontier-style "
-   f"training platform plus its final run.")
+   f"training platform plus its final run.\n\n" + eps_md)
 """),
     ("md", r"""
 ## 8. What moves the answer?
