@@ -68,6 +68,7 @@ from .errors import (
     UnknownNameError,
     ValidationError,
     empty_reasons,
+    name_keywords_of,
     unknown,
     with_reasons,
 )
@@ -757,3 +758,6 @@ def operator_paths(platform: str, nic: str, *, utilizations: tuple[float, ...] |
                      "retirement_year": v.retirement_year})
     return pl.DataFrame(rows, schema_overrides={"utilization": pl.Float64, "irr": pl.Float64,
                                                 "retirement_year": pl.Float64})
+
+
+name_keywords_of(globals(), __all__, "il.expansion")   # a misspelt keyword names the nearest parameter

@@ -52,7 +52,7 @@ import numpy as np
 import polars as pl
 
 from . import _validate as V
-from .errors import ValidationError
+from .errors import ValidationError, named_keywords
 
 __all__ = ["sweep", "grid_points", "point_seed", "point_key", "failures", "load_results",
            "RESERVED_COLUMNS"]
@@ -438,6 +438,7 @@ def _progress_bar(total: int, progress: bool, desc: str):
     return tqdm(total=total, desc=desc, unit="pt", leave=True)
 
 
+@named_keywords(name="il.sweep")
 def sweep(fn: Callable[..., Mapping | pl.DataFrame],
           grid: Mapping[str, Sequence] | pl.DataFrame, client: Any = None, *,
           seed: int = 0, chunk_size: int | None = None, out: str | os.PathLike | None = None,

@@ -21,7 +21,7 @@ import pytest
 import infra_lab as il
 from infra_lab import catalog, cluster, economics, fabric, memory, models, reliability
 from infra_lab import collectives as coll
-from infra_lab.errors import InfraLabError
+from infra_lab.errors import InfraLabError, UnknownNameError, ValidationError
 from infra_lab.scenario import HardwareConfig, ParallelismConfig, ServingConfig, TrainingConfig
 
 BASE = {"model": {"preset": "llama3-8b"},
@@ -493,3 +493,39 @@ def test_scenario_name_of_only_whitespace_is_refused():
     assert il.Scenario.from_dict({**d, "name": "my run 2"}).name == "my run 2"
     with pytest.raises(il.ValidationError, match="name = "):
         il.load_scenario("zaya1-ibm-mi300x").replace(name="  ")
+
+
+# --------------------------------------------------------------------------------------
+# A misspelt keyword of a public call names the nearest parameter (errors.named_keywords).
+# Before: Python's "simulate() got an unexpected keyword argument 'n'", no nearest name.
+@pytest.mark.parametrize(("call", "bad", "near"), [
+    (lambda: il.estimate(il.load_scenario("zaya1-ibm-mi300x"), stak="x"), "stak", "stack"),
+    (lambda: il.collective("all_reduce", 1e9, {"accelerator": "MI300X"}, 8, n_gpus=8), "n_gpus", "gpus"),
+    (lambda: il.serve(il.load_scenario("maia-class-serving-mi300x"), parms={}), "parms", "params"),
+    (lambda: il.sweep(lambda p: p, [{"a": 1}], sed=1), "sed", "seed"),
+    (lambda: il.load_scenario("zaya1-ibm-mi300x", check=False), "check", "check_plan"),
+    (lambda: il.reliability.simulate(None, n=3), "n", "n_runs"),
+    (lambda: il.economics.deal_pnl(1e6, gpus=8), "gpus", "n_gpus"),
+    (lambda: il.expansion.evaluate("x", "y", 8, "z", max_c=1), "max_c", "max_cp"),
+    (lambda: il.memory.weight_bytes(None, precison="bf16"), "precison", None),
+])
+def test_a_misspelt_keyword_names_the_nearest_parameter(call, bad, near):
+    with pytest.raises(UnknownNameError) as e:
+        call()
+    msg = str(e.value)
+    assert f"unknown keyword argument '{bad}' of il." in msg and "Valid:" in msg, msg
+    if near:
+        assert f"Did you mean '{near}'" in msg, msg
+
+
+def test_a_type_error_inside_a_call_is_not_renamed():
+    """Only the binding of the public call's own arguments is translated: a TypeError raised
+    inside it (or a positional mistake) passes unchanged."""
+    with pytest.raises(TypeError, match="positional"):
+        il.economics.band(1, 2, 3)
+    with pytest.raises(ValidationError, match="takes no keyword arguments: got kind = 1"):
+        il.list_scenarios(kind=1)
+    import inspect
+
+    assert "n_runs" in inspect.signature(il.reliability.simulate).parameters   # help() unchanged
+    assert il.estimate is il.training.estimate     # decorated where defined: one object

@@ -380,7 +380,7 @@ def zyphra_bill(final_run_gpu_hours: float, *, n_gpus: int | None = None, months
 # Epoch / Cottier et al. amortized method
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class EpochCost:
+class EpochCost(Printout):
     """Epoch's amortized cost of a run [USD]: hardware, interconnect, energy, total;
     ``usd_per_gpu_hour`` = total / chip_hours; ``up_front_capex_usd`` for ``quantity`` chips."""
 
@@ -397,6 +397,14 @@ class EpochCost:
     @property
     def usd_per_gpu_hour(self) -> float:
         return self.total_usd / self.chip_hours
+
+    def _printout(self) -> str:
+        """The fields and the two totals, one a line with its unit."""
+        from .._repr import readable
+
+        return readable(self, ("chip_hours", "amortized_hardware_usd", "interconnect_usd", "energy_usd",
+                               "total_usd", "usd_per_gpu_hour", "up_front_capex_usd"),
+                        footer="exact values: the attributes")
 
 
 def epoch_amortized_cost(purchase_price_usd_per_gpu: float, chip_hours: float, tdp_W: float, *,

@@ -15,7 +15,7 @@ import polars as pl
 
 from .._kernels import training as kt
 from .._repr import Printout
-from ..errors import ScheduleSupportWarning, ValidationError
+from ..errors import ScheduleSupportWarning, ValidationError, named_keywords
 from ..scenario import Scenario
 from ._common import _RC, _training_scenario
 from .context import _HOOK_OF_SCENARIO, MFU_CONVENTION, _Context, _context, _layout_tables, _xtab
@@ -155,6 +155,7 @@ def _plan_of(sc: Scenario) -> tuple[int, ...]:
             _RC[tr.recompute], int(p.sequence_parallel))
 
 
+@named_keywords(name="il.estimate")
 def estimate(scenario: Scenario | dict, *, stack: str | None = None,
              params: dict[str, float] | None = None) -> Estimate:
     """Step time, throughput, MFU and memory of one training scenario.
