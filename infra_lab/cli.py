@@ -317,7 +317,10 @@ def parse_size(text: str) -> float:
                        f"{bits / 8:,.6g} bytes); give the size in bytes with an uppercase B "
                        f"(B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 1GB or 1GiB")
     size = float(m.group(1)) * _SIZE_UNITS[unit]
-    if math.isfinite(size) and size != math.floor(size):
+    if not math.isfinite(size):   # 1e400 overflowed to inf, and the error said "size inf"
+        raise CliError(f"size {text!r}: overflows a float (inf bytes); expected a finite number of "
+                       f"bytes, e.g. 1GiB or 4096")
+    if size != math.floor(size):
         # a collective moves whole bytes; 0.5 (or 1.0001KiB) was timed as 0.5 bytes, unannounced
         raise CliError(f"size {text!r} = {size:,.6g} bytes: expected a whole number of bytes "
                        f"(nccl-tests' sizes are byte counts), e.g. {math.ceil(size):,.0f} or 1GiB")

@@ -216,6 +216,24 @@ def check_positive(field: str, value: object, *, integer: bool = False, allow_ze
 
 _UNEXPECTED_KEYWORD = re.compile(r"got an unexpected keyword argument '([^']+)'")
 
+KEYWORD_SPELLINGS = {
+    "gpus": ("n_gpus",), "n_gpus": ("gpus",), "num_gpus": ("gpus", "n_gpus"),
+    "world_size": ("gpus", "n_gpus"), "n_nodes": ("nodes",), "num_nodes": ("nodes",),
+    "accelerator": ("hardware",), "hardware": ("accelerator",), "gpu": ("accelerator", "hardware"),
+}
+"""The other spelling of a keyword some public calls use (a GPU count is ``gpus`` in il.collective,
+il.memory and il.expansion, ``n_gpus`` in il.economics; a part is named by ``accelerator``
+where a call takes its name, given inside ``hardware`` where a call takes the [hardware] table):
+:func:`named_keywords` names the spelling the call takes first."""
+
+_SPELLING_NOTES = {
+    ("accelerator", "hardware"): "this call takes the part inside its [hardware] table: "
+                                 "hardware={'accelerator': 'MI300X', 'nodes': 2}",
+    ("gpu", "hardware"): "this call takes the part inside its [hardware] table: "
+                         "hardware={'accelerator': 'MI300X', 'nodes': 2}",
+    ("hardware", "accelerator"): "this call takes the part's name: accelerator='MI300X'",
+}
+
 
 def named_keywords(func=None, *, name: str | None = None):
     """``func`` whose misspelt keyword (``il.reliability.simulate(n=3)``) raises
@@ -248,10 +266,14 @@ def named_keywords(func=None, *, name: str | None = None):
             if not params:
                 raise ValidationError(f"{called} takes no keyword arguments: got {bad} = "
                                       f"{short_repr(kwargs[bad]) if bad in kwargs else '?'}") from None
-            # a parameter one of whose words is the name typed first (n -> n_runs, gpus -> n_gpus)
+            # this call's spelling of the keyword first (n_gpus -> gpus), then a parameter one of
+            # whose words is the name typed (n -> n_runs), then the nearest by letters
+            other = [p for p in KEYWORD_SPELLINGS.get(bad, ()) if p in params]
             words = [p for p in params if bad in p.split("_") and p != bad]
-            near = list(dict.fromkeys([*words, *nearest(bad, params)]))[:3]
+            near = list(dict.fromkeys([*other, *words, *nearest(bad, params)]))[:3]
+            note = _SPELLING_NOTES.get((bad, other[0])) if other else None
             hint = f" Did you mean {', '.join(repr(x) for x in near)}?" if near else ""
+            hint += f" ({note})" if note else ""
             raise UnknownNameError(f"unknown keyword argument {short_repr(bad)} of {called}.{hint} "
                                    f"Valid: {', '.join(sorted(params))}") from None
 

@@ -529,3 +529,35 @@ def test_a_type_error_inside_a_call_is_not_renamed():
 
     assert "n_runs" in inspect.signature(il.reliability.simulate).parameters   # help() unchanged
     assert il.estimate is il.training.estimate     # decorated where defined: one object
+
+
+@pytest.mark.parametrize(("call", "want", "note"), [
+    (lambda: il.collective("all_reduce", 1e9, {"accelerator": "MI300X"}, 8, accelerator="MI300X"),
+     "'hardware'", "inside its [hardware] table"),
+    (lambda: il.economics.run_cost(gpus=8), "'n_gpus'", None),
+    (lambda: il.memory.inference_memory("llama3-8b", n_gpus=8), "'gpus'", None),
+    (lambda: il.economics.purchase_price(hardware={"accelerator": "MI300X"}), "'accelerator'",
+     "the part's name"),
+])
+def test_the_other_spelling_of_a_keyword_names_this_calls_own(call, want, note):
+    """``gpus`` (il.collective, il.memory, il.expansion) and ``n_gpus`` (il.economics), a part's
+    name (``accelerator``) and the [hardware] table (``hardware``): the spelling the call takes
+    comes first in the message, with how to give the part where the two differ in kind."""
+    with pytest.raises(UnknownNameError) as e:
+        call()
+    msg = str(e.value)
+    assert f"Did you mean {want}" in msg, msg
+    assert note is None or note in msg, msg
+
+
+def test_sweep_findings_of_2026_12_07(capsys):
+    """Two messages of the 2026-12-07 sweep (docs/bad-inputs.md): il.expansion.evaluate's GPU
+    count is target_gpus, but a bad one was reported as "gpus = 0"; `infra-lab collective
+    all_reduce 1e400` overflowed to inf and was reported as "size inf", not the text typed."""
+    with pytest.raises(ValidationError, match=r"^target_gpus = 0: expected an integer number of GPUs"):
+        il.expansion.evaluate("MI355X node", "Pollara-400", 0, "ZAYA1-class")
+    from infra_lab import cli
+
+    rc = cli.main(["collective", "all_reduce", "1e400", "--accelerator", "MI300X", "--gpus", "8", "--nodes", "1"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "size '1e400': overflows a float" in err, err
