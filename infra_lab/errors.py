@@ -294,3 +294,18 @@ def name_keywords_of(namespace: dict, names: Iterable[str], public: str = "") ->
         if any(p.kind == p.VAR_KEYWORD for p in inspect.signature(f).parameters.values()):
             continue
         namespace[n] = named_keywords(f, name=f"{public}.{n}" if public else None)
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning issued by the caller of this function at the
+    first frame outside infra_lab: the user's line, however many package frames lie between
+    (the public calls' :func:`named_keywords` frame included), and the same line whether a call
+    came from the user or through another public call."""
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    level, frame = 1, sys._getframe(1)     # the frame that calls warnings.warn
+    while frame is not None and frame.f_code.co_filename.startswith(here):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -561,3 +561,25 @@ def test_sweep_findings_of_2026_12_07(capsys):
     rc = cli.main(["collective", "all_reduce", "1e400", "--accelerator", "MI300X", "--gpus", "8", "--nodes", "1"])
     err = capsys.readouterr().err
     assert rc == 1 and "size '1e400': overflows a float" in err, err
+
+
+def test_a_public_calls_warning_still_points_at_the_users_line():
+    """named_keywords adds one frame between the user and each public call: the warnings that
+    counted a fixed number of frames (ScheduleSupportWarning, NodeSizeWarning, the "does not
+    fit" warning, il.sweep's, the economics deprecations) would have pointed at errors.py. They
+    now count to the first frame outside infra_lab (errors.user_stacklevel)."""
+    import warnings
+
+    d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+    d["hardware"]["nodes"] = 1
+    d["parallelism"] = {"tp": 4, "pp": 2, "vp": 2}
+    d["training"].update(global_batch=3, micro_batch=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        il.estimate(d)
+        line_estimate = __import__("inspect").currentframe().f_lineno - 1
+        il.collective("all_reduce", 1e9, {"accelerator": "GB200", "nodes": 2}, 8)
+        line_collective = __import__("inspect").currentframe().f_lineno - 1
+    where = {w.category.__name__: (Path(w.filename).name, w.lineno) for w in caught}
+    assert where["ScheduleSupportWarning"] == (Path(__file__).name, line_estimate), where
+    assert where["NodeSizeWarning"] == (Path(__file__).name, line_collective), where
