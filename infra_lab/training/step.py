@@ -15,7 +15,7 @@ import polars as pl
 
 from .._kernels import training as kt
 from .._repr import Printout
-from ..errors import ScheduleSupportWarning, ValidationError
+from ..errors import ScheduleSupportWarning, ValidationError, named_keywords, user_stacklevel
 from ..scenario import Scenario
 from ._common import _RC, _training_scenario
 from .context import (
@@ -163,6 +163,7 @@ def _plan_of(sc: Scenario) -> tuple[int, ...]:
             _RC[tr.recompute], int(p.sequence_parallel))
 
 
+@named_keywords(name="il.estimate")
 def estimate(scenario: Scenario | dict, *, stack: str | None = None,
              params: dict[str, float] | None = None) -> Estimate:
     """Step time, throughput, MFU and memory of one training scenario.
@@ -266,7 +267,7 @@ def _warn_unsupported_schedule(sc: Scenario, stack: str) -> None:
     if sched not in runs:
         warnings.warn(f"parallelism.pp_schedule = {sched!r}: the {stack} stack does not implement it "
                       f"(it runs {', '.join(runs)}; data/pp_schedule_stacks.csv); the estimate prices the "
-                      f"schedule with this stack's factors", ScheduleSupportWarning, stacklevel=4)
+                      f"schedule with this stack's factors", ScheduleSupportWarning, stacklevel=user_stacklevel())
 
 
 def _warn_refused_microbatches(sc: Scenario, stack: str, sched: int, pp: int, vp: int, mbs: int, dp: int) -> None:
@@ -320,7 +321,7 @@ def _warn_refused_microbatches(sc: Scenario, stack: str, sched: int, pp: int, vp
     warnings.warn(f"{what}: {m} micro-batch(es) per step (global_batch {sc.training.global_batch:,} / (micro_batch "
                   f"{mbs} x dp {dp})), and {refused_text(stack, name)}, so the stack does not run this plan; "
                   f"allowed: {allowed}. The estimate prices {priced}; il.search does not offer such a plan",
-                  ScheduleSupportWarning, stacklevel=4)
+                  ScheduleSupportWarning, stacklevel=user_stacklevel())
 
 
 def _estimate_from(out, ctx: _Context, accelerator: str = "") -> Estimate:
