@@ -142,11 +142,11 @@ def test_q3_eps_lines_are_the_yearly_book_profit_over_ibm_diluted_shares():
     shares = E.company_fact("IBM", "diluted_shares", "FY2025")
     eps = E.company_fact("IBM", "diluted_eps_continuing_usd", "FY2025")
     assert d.line("IBM", "book operating profit per IBM diluted share, year 1").p50 == pytest.approx(
-        np.percentile(book_y[:, 0] / shares, 50), rel=1e-9)
+        np.percentile(100 * book_y[:, 0] / shares, 50), rel=1e-9)                      # US cents
     assert d.line("IBM", "book operating profit per IBM diluted share, worst year").p50 == pytest.approx(
-        np.percentile(book_y.min(axis=1) / shares, 50), rel=1e-9)
+        np.percentile(100 * book_y.min(axis=1) / shares, 50), rel=1e-9)
     assert d.line("IBM", "year-1 book operating profit vs IBM's diluted EPS").p50 == pytest.approx(
-        np.percentile(book_y[:, 0] / shares / eps, 50), rel=1e-9)
+        np.percentile(1e4 * book_y[:, 0] / shares / eps, 50), rel=1e-9)                 # basis points
     assert d.line("IBM", "years with a book operating loss (EPS-dilutive)").p50 == np.percentile((book_y < 0).sum(axis=1), 50)
     assert d.line("IBM", "book operating profit over 5 years").p50 == pytest.approx(np.percentile(book_y.sum(axis=1), 50))
     # the book P&L sums to the undiscounted cash flows (pre-tax, unlevered)

@@ -388,11 +388,12 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str | None = None, good
     # keeps its sign, so a year is accretive before financing exactly when its book profit is > 0
     shares = company_fact("IBM", "diluted_shares", "FY2025")
     eps = company_fact("IBM", "diluted_eps_continuing_usd", "FY2025")
-    add("IBM", "book operating profit per IBM diluted share, year 1", book_y[:, 0] / shares, "USD per share",
+    add("IBM", "book operating profit per IBM diluted share, year 1", 100.0 * book_y[:, 0] / shares, "US cents per share",
         f"year-1 book operating profit / {shares / 1e6:,.0f}M FY2025 diluted shares (pre-tax, before interest)")
-    add("IBM", "book operating profit per IBM diluted share, worst year", book_y.min(axis=1) / shares, "USD per share",
+    add("IBM", "book operating profit per IBM diluted share, worst year", 100.0 * book_y.min(axis=1) / shares,
+        "US cents per share",
         "the most dilutive year's book operating profit / the same shares (pre-tax, before interest)")
-    add("IBM", "year-1 book operating profit vs IBM's diluted EPS", book_y[:, 0] / shares / eps, "fraction",
+    add("IBM", "year-1 book operating profit vs IBM's diluted EPS", 1e4 * book_y[:, 0] / shares / eps, "basis points",
         f"/ ${eps:.2f} FY2025 diluted EPS from continuing operations (after tax, so the cluster's pre-tax "
         "figure bounds its after-tax share from above)")
     add("IBM", "years with a book operating loss (EPS-dilutive)", (book_y < 0).sum(axis=1), "years",

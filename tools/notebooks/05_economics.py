@@ -673,15 +673,15 @@ z_bill = deal.line("Zyphra", "bill")
 eps1, eps_w = (deal.line("IBM", f"book operating profit per IBM diluted share, {w}") for w in ("year 1", "worst year"))
 eps_share, loss_years = deal.line("IBM", "year-1 book operating profit vs IBM's diluted EPS"), \
     deal.line("IBM", "years with a book operating loss (EPS-dilutive)")
-cents = lambda b: f"{100 * b.p50:+.2f} ({100 * b.p5:+.2f} to {100 * b.p95:+.2f}) cents"  # noqa: E731
+cents = lambda b: f"{b.p50:+.2f} ({b.p5:+.2f} to {b.p95:+.2f}) cents"  # noqa: E731   (the lines are in US cents)
 eps_md = (f"**Is it EPS-accretive?** Per IBM diluted share the cluster's book operating profit is {cents(eps1)} in year 1 "
-          f"({eps_share.fmt('{:.3%}')} of IBM's FY2025 diluted EPS) and {cents(eps_w)} in its worst year, with "
+          f"({eps_share.fmt('{:.1f}')} basis points of IBM's FY2025 diluted EPS) and {cents(eps_w)} in its worst year, with "
           f"{loss_years.p50:g} ({loss_years.p5:g}–{loss_years.p95:g}) years of book loss: "
           + ("accretive in its first year and dilutive in a later one at the median"
              if eps1.p50 > 0 > eps_w.p50 else "accretive in every year at the median" if eps_w.p50 > 0
              else "dilutive from its first year at the median")
-          + (", and a fraction of a cent either way" if max(abs(eps1.p95), abs(eps_w.p5)) < 0.01 else
-             f", up to {100 * max(abs(eps1.p95), abs(eps_w.p5)):.1f} cents a share in a year (P5–P95)")
+          + (", and a fraction of a cent either way" if max(abs(eps1.p95), abs(eps_w.p5)) < 1.0 else
+             f", up to {max(abs(eps1.p95), abs(eps_w.p5)):.1f} cents a share in a year (P5–P95)")
           + ". These are pre-tax and before interest: tax shrinks a year's profit "
           "or loss without changing its sign, so the sign holds after tax and the size is an upper bound; debt-funded "
           "capex would add interest and make every year more dilutive.")
