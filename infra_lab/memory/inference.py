@@ -202,7 +202,8 @@ def tp_accepted(spec, tp: int) -> bool:
     >>> [t for t in (1, 2, 3, 4, 6, 8, 12, 16) if tp_accepted(m, t)]
     [1, 2, 4, 8, 16]
     """
-    tp = int(tp)
+    spec = _spec(spec)
+    tp = V.integer("tp", tp)
     if tp < 1 or spec.heads % tp:
         return False
     kv = spec.kv_heads
@@ -212,7 +213,15 @@ def tp_accepted(spec, tp: int) -> bool:
 
 
 def tp_sizes(spec) -> list[int]:
-    """Every tensor-parallel size :func:`tp_accepted` takes for the model [GPUs], ascending."""
+    """Every tensor-parallel size :func:`tp_accepted` takes for the model [GPUs], ascending.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.memory.tp_sizes("qwen2.5-7b")                  # 28 heads, 4 KV heads: not 7 or 14
+    [1, 2, 4, 28]
+    """
+    spec = _spec(spec)
     return [t for t in range(1, spec.heads + 1) if tp_accepted(spec, t)]
 
 
