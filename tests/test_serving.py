@@ -1989,7 +1989,9 @@ def test_dp_attention_chunk_split_is_the_stacks_not_the_engines():
     on_ref = serving.serve(no_chunk, stack_params={"dp_attention_chunk_split": 1}, reference=True)
     assert on.output_tokens_per_s == pytest.approx(serving.serve(per_rank).output_tokens_per_s, rel=1e-9)
     assert on_ref.output_tokens_per_s == pytest.approx(on.output_tokens_per_s, rel=1e-9)
-    assert abs(on.output_tokens_per_s / base - 1.0) > 1e-3
+    # the switch moves the result (about 0.1 % here at trt-llm-cuda's factors since the refit of
+    # 2026-12-07), far above the 1e-9 agreement asserted above
+    assert abs(on.output_tokens_per_s / base - 1.0) > 1e-4
 
 
 def test_published_sglang_dp_attention_flag_is_divided_by_dp():
