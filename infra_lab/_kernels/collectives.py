@@ -416,7 +416,11 @@ def collective_cost(op, algo, proto, size, n, k, P):
                 if not (c < 1.0 or P[P_NETOVH] <= 0.0):
                     bw *= c / (c + P[P_NETOVH] * P[P_WIRE + proto] * (ch_Bps / P[P_WIRE + proto]))
         if algo == ALG_TREE:
-            data = 2.0 * size
+            # a reduce up the tree and a broadcast down it: a rank with both a parent and a
+            # child sends S up and S down (2S); with 2 ranks there is none (the leaf sends S
+            # up, the root S down, on the two directions of the link): S, as the ring's
+            # 2(n-1)/n S
+            data = 2.0 * size if n > 2 else size
         elif op == OP_ALL_REDUCE:
             data = 2.0 * fn * size
         elif op == OP_BROADCAST:

@@ -212,8 +212,8 @@ def cost_s(p, op, algo, proto, size, n, k) -> float:
                     busy = chunk / per_channel
                     rate *= busy / (busy + p["NETOVH"])
         volume = {"all_reduce": 2 * frac * size, "broadcast": size}.get(op, frac * size)
-        if algo == "tree":
-            volume = 2 * size
+        if algo == "tree":      # up the tree and down it: 2S out of a rank with parent and child
+            volume = 2 * size if n > 2 else size     # 2 ranks: a leaf and a root, S each way
         return done(volume / rate)
     if algo == "allpairs":
         limit = p["AP_LL8"] if proto == "LL" else p["AP_SIMPLE"]
