@@ -15,8 +15,10 @@ Each subcommand calls the same function a notebook calls (:func:`infra_lab.estim
 with the contract's tables, or the name of a shipped scenario (``zaya1-ibm-mi300x``).
 
 Bad input prints the package's own error message (field, value, what is allowed) on stderr
-and exits with status 1, without a traceback (``--debug`` shows it); usage errors exit with
-status 2. Imports are lazy so that ``infra-lab --help`` answers at once.
+and exits with status 1, without a traceback (``--debug`` shows it), whether the package or an
+option's own reader refuses the value (``--gpus 0`` and ``--gpus abc`` alike); usage errors (an
+unknown command, option or choice, a missing argument) exit with status 2 (:data:`EXIT_STATUSES`).
+Imports are lazy so that ``infra-lab --help`` answers at once.
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ from typing import Any
 from .errors import empty_reasons, with_reasons
 
 PROG = "infra-lab"
+EXIT_STATUSES = {"ok": 0, "refused": 1, "usage": 2, "bug": 3, "interrupted": 130}
+"""The exit statuses of every subcommand: 1 a value refused (not a number where one belongs, out
+of range, an unknown name, a file that cannot be read: the message names the option, the value and
+what is allowed), 2 a usage error (an unknown command, option or choice, a missing argument:
+argparse's usage line and message), 3 a bug in infra_lab (an internal error), 130 interrupted."""
+EXIT_EPILOG = ("exit status: 0 done; 1 a value refused (not a number, out of range, an unknown name,\n"
+               "  an unreadable file); 2 a usage error (an unknown command, option or choice, a missing\n"
+               "  argument); 3 a bug in infra_lab")
 FORMATS = ("table", "json", "csv")
 
 # Keyword constraints of il.search; a test checks this equals training.SEARCH_CONSTRAINTS
@@ -307,7 +317,10 @@ def parse_size(text: str) -> float:
                        f"{bits / 8:,.6g} bytes); give the size in bytes with an uppercase B "
                        f"(B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 1GB or 1GiB")
     size = float(m.group(1)) * _SIZE_UNITS[unit]
-    if math.isfinite(size) and size != math.floor(size):
+    if not math.isfinite(size):   # 1e400 overflowed to inf, and the error said "size inf"
+        raise CliError(f"size {text!r}: overflows a float (inf bytes); expected a finite number of "
+                       f"bytes, e.g. 1GiB or 4096")
+    if size != math.floor(size):
         # a collective moves whole bytes; 0.5 (or 1.0001KiB) was timed as 0.5 bytes, unannounced
         raise CliError(f"size {text!r} = {size:,.6g} bytes: expected a whole number of bytes "
                        f"(nccl-tests' sizes are byte counts), e.g. {math.ceil(size):,.0f} or 1GiB")
@@ -1479,11 +1492,25 @@ class _Parser(argparse.ArgumentParser):
     """argparse without abbreviated options (``--max-tpot`` must not silently become
     ``--max-tpot-s``: a unit suffix is part of the name), whose "unrecognized arguments" error
     names the nearest option of the command given (of any command when none is: `infra-lab
-    estimate x --bogus` suggested collective's --gpus, which estimate refuses too)."""
+    estimate x --bogus` suggested collective's --gpus, which estimate refuses too).
+
+    Exit statuses (:data:`EXIT_STATUSES`): a value an option or argument refuses exits 1 with the
+    value and what is allowed, whether the option's own reader refuses it (``--top 0``, ``--tokens
+    abc``, ``--gpus abc``) or the package does (``--gpus 0``, ``--tokens -5``); 2 is for the
+    command line's grammar only (an unknown command, option or choice, a missing argument)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+
+    def _get_value(self, action, arg_string):
+        # an option's reader (int, float, _top, parse_tokens, ...) refused the text: a refused
+        # value, exit 1 as when the package refuses it, not a usage error
+        try:
+            return super()._get_value(action, arg_string)
+        except argparse.ArgumentError as e:
+            kind = {int: "an integer", float: "a number"}.get(action.type)
+            raise _RefusedValue(action, f"{arg_string!r}: expected {kind}" if kind else e.message) from None
 
     def parse_known_args(self, args=None, namespace=None):
         self._argv = [str(x) for x in (sys.argv[1:] if args is None else args)]
@@ -1519,7 +1546,13 @@ class _Parser(argparse.ArgumentParser):
             near = difflib.get_close_matches(m.group(1), re.findall(r"'([^']*)'", m.group(2)), n=1, cutoff=0.6)
             if near:
                 message += f"; did you mean '{near[0]}'?"
+        if isinstance(sys.exc_info()[1], _RefusedValue):
+            self.exit(EXIT_STATUSES["refused"], f"{self.prog}: error: {message}\n")
         super().error(message)
+
+
+class _RefusedValue(argparse.ArgumentError):
+    """argparse's error for a value an option's reader refused (the CLI exits 1 for it)."""
 
 
 def _search_options(sp, when: str = "") -> None:
@@ -1559,14 +1592,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  infra-lab estimate data/scenarios/zaya1-ibm-mi300x.toml\n"
                "  infra-lab search zaya1-ibm-mi300x --top 5 --format json\n"
                "  infra-lab collective all_reduce 1GiB --hardware data/scenarios/zaya1-ibm-mi300x.toml --gpus 64\n"
-               "  infra-lab validate\n\n`infra-lab COMMAND --help` shows each command's options.",
+               "  infra-lab validate\n\n`infra-lab COMMAND --help` shows each command's options.\n\n"
+               + EXIT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="store_true", help="print the package version")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name, help_, func):
         sp = sub.add_parser(name, help=help_, description=help_, parents=[common],
-                            epilog=EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter)
+                            epilog=EXAMPLES[name] + "\n\n" + EXIT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
         sp.set_defaults(func=func)
         return sp
 
@@ -1892,16 +1926,16 @@ def main(argv: list[str] | None = None) -> int:
         # argparse would read "-1GiB" as an unknown option and say the size is missing. A bad
         # value, not a usage error: exit 1, as every other refused size ("1XB", "nan", "1e40")
         print(f"{PROG} collective: error: {_negative_size_message(neg)}", file=sys.stderr)
-        return 1
+        return EXIT_STATUSES["refused"]
     a = parser.parse_args(_common_options_after_command(parser, args))
     if a.version:
         import infra_lab
 
         print(infra_lab.__version__)
-        return 0
+        return EXIT_STATUSES["ok"]
     if not a.command:
         parser.print_help()
-        return 2
+        return EXIT_STATUSES["usage"]
     parsed = _common_options_after_command(parser, args)   # the package's messages name the options typed
     token = _CLI_FLAGS.set((_option_flags(parser, a.command), _typed_keywords(parser, a.command, parsed)))
     try:
@@ -1929,17 +1963,17 @@ def _run(a: argparse.Namespace) -> int:
         # the package's errors name its keywords: name the options the user typed instead
         msg = _said(str(e)) if isinstance(e, InfraLabError) else str(e)
         print(f"{PROG} {a.command}: error: {msg}", file=sys.stderr)
-        return 1
+        return EXIT_STATUSES["refused"]
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_STATUSES["interrupted"]
     except Exception as e:  # noqa: BLE001 - a bug, not bad input: say so briefly
         if a.debug:
             raise
         print(f"{PROG} {a.command}: internal error: {type(e).__name__}: {e}\n"
               f"(a bug in infra_lab, not in your input: rerun with --debug for the traceback "
               f"and report it)", file=sys.stderr)
-        return 3
+        return EXIT_STATUSES["bug"]
     try:
         print(text)
         sys.stdout.flush()
@@ -1950,8 +1984,8 @@ def _run(a: argparse.Namespace) -> int:
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    return 0
+        return EXIT_STATUSES["ok"]
+    return EXIT_STATUSES["ok"]
 
 
 if __name__ == "__main__":

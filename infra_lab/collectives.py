@@ -117,7 +117,7 @@ import numpy as np
 from . import _validate as V
 from . import fabric as _fab
 from ._repr import Printout
-from .errors import ValidationError, check_positive, unknown
+from .errors import ValidationError, check_positive, named_keywords, unknown
 from .scenario import HardwareConfig
 
 OPS = ("all_reduce", "reduce_scatter", "all_gather", "broadcast", "all_to_all", "send_recv")
@@ -608,6 +608,7 @@ def _size_bound(size_bytes, size: float, hw) -> None:
             f"{hw.accelerator} = {cap:.3g} B, max_world_gpus x memory_capacity_bytes); allowed 0 .. {cap:.3g} B")
 
 
+@named_keywords(name="il.collective")
 def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str = "auto", *,
                per_node: int | None = None, fabric_efficiency: float = 1.0,
                radix: int | None = None) -> CollectiveResult:

@@ -212,3 +212,100 @@ def check_positive(field: str, value: object, *, integer: bool = False, allow_ze
         allowed = ">= 0" if allow_zero else "> 0"
         raise ValidationError(f"{field} = {value!r}: must be a finite {kind} {allowed}")
     return int(value) if integer else v
+
+
+_UNEXPECTED_KEYWORD = re.compile(r"got an unexpected keyword argument '([^']+)'")
+
+KEYWORD_SPELLINGS = {
+    "gpus": ("n_gpus",), "n_gpus": ("gpus",), "num_gpus": ("gpus", "n_gpus"),
+    "world_size": ("gpus", "n_gpus"), "n_nodes": ("nodes",), "num_nodes": ("nodes",),
+    "accelerator": ("hardware",), "hardware": ("accelerator",), "gpu": ("accelerator", "hardware"),
+}
+"""The other spelling of a keyword some public calls use (a GPU count is ``gpus`` in il.collective,
+il.memory and il.expansion, ``n_gpus`` in il.economics; a part is named by ``accelerator``
+where a call takes its name, given inside ``hardware`` where a call takes the [hardware] table):
+:func:`named_keywords` names the spelling the call takes first."""
+
+_SPELLING_NOTES = {
+    ("accelerator", "hardware"): "this call takes the part inside its [hardware] table: "
+                                 "hardware={'accelerator': 'MI300X', 'nodes': 2}",
+    ("gpu", "hardware"): "this call takes the part inside its [hardware] table: "
+                         "hardware={'accelerator': 'MI300X', 'nodes': 2}",
+    ("hardware", "accelerator"): "this call takes the part's name: accelerator='MI300X'",
+}
+
+
+def named_keywords(func=None, *, name: str | None = None):
+    """``func`` whose misspelt keyword (``il.reliability.simulate(n=3)``) raises
+    :func:`unknown` with the nearest parameter and the call named, instead of Python's plain
+    "got an unexpected keyword argument" TypeError. For public calls without ``**kwargs`` (those
+    with ``**kwargs`` check their keywords themselves, as ``il.serve_search`` does).
+
+    Costs one Python call frame per call and nothing else: the keywords are looked at only after
+    Python refused them, and only a TypeError raised while binding the arguments of ``func``
+    itself (no frame of ``func`` on the traceback) is translated; one raised inside it passes
+    unchanged. ``name`` is how the message names the call (default ``func.__name__``)."""
+    import functools
+    import inspect
+
+    if func is None:
+        return functools.partial(named_keywords, name=name)
+    called = f"{name or func.__name__}()"
+
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except TypeError as e:
+            m = _UNEXPECTED_KEYWORD.search(str(e))
+            if m is None or e.__traceback__ is None or e.__traceback__.tb_next is not None:
+                raise
+            params = [p.name for p in inspect.signature(func).parameters.values()
+                      if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+            bad = m.group(1)
+            if not params:
+                raise ValidationError(f"{called} takes no keyword arguments: got {bad} = "
+                                      f"{short_repr(kwargs[bad]) if bad in kwargs else '?'}") from None
+            # this call's spelling of the keyword first (n_gpus -> gpus), then a parameter one of
+            # whose words is the name typed (n -> n_runs), then the nearest by letters
+            other = [p for p in KEYWORD_SPELLINGS.get(bad, ()) if p in params]
+            words = [p for p in params if bad in p.split("_") and p != bad]
+            near = list(dict.fromkeys([*other, *words, *nearest(bad, params)]))[:3]
+            note = _SPELLING_NOTES.get((bad, other[0])) if other else None
+            hint = f" Did you mean {', '.join(repr(x) for x in near)}?" if near else ""
+            hint += f" ({note})" if note else ""
+            raise UnknownNameError(f"unknown keyword argument {short_repr(bad)} of {called}.{hint} "
+                                   f"Valid: {', '.join(sorted(params))}") from None
+
+    return call
+
+
+def name_keywords_of(namespace: dict, names: Iterable[str], public: str = "") -> None:
+    """Wrap the plain functions among ``names`` in ``namespace`` (a package's globals) that take
+    no ``**kwargs`` with :func:`named_keywords`, so that the package's public calls name a
+    misspelt keyword; the defining modules keep the plain functions for internal callers.
+    ``public`` is the package as a user types it (``il.reliability``): the message's call name."""
+    import inspect
+
+    for n in names:
+        f = namespace.get(n)
+        if not inspect.isfunction(f) or hasattr(f, "__wrapped__"):
+            continue
+        if any(p.kind == p.VAR_KEYWORD for p in inspect.signature(f).parameters.values()):
+            continue
+        namespace[n] = named_keywords(f, name=f"{public}.{n}" if public else None)
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning issued by the caller of this function at the
+    first frame outside infra_lab: the user's line, however many package frames lie between
+    (the public calls' :func:`named_keywords` frame included), and the same line whether a call
+    came from the user or through another public call."""
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    level, frame = 1, sys._getframe(1)     # the frame that calls warnings.warn
+    while frame is not None and frame.f_code.co_filename.startswith(here):
+        frame, level = frame.f_back, level + 1
+    return level

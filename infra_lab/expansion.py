@@ -68,6 +68,7 @@ from .errors import (
     UnknownNameError,
     ValidationError,
     empty_reasons,
+    name_keywords_of,
     unknown,
     with_reasons,
 )
@@ -277,11 +278,11 @@ def options() -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------- scenarios
-def _check_gpus(gpus: Any) -> int:
+def _check_gpus(gpus: Any, field: str = "gpus") -> int:
     # numpy integers are integers (a size from a numpy array was refused as "gpus = 1024:
     # expected an integer ..."); bools and floats are not
     if isinstance(gpus, bool) or not isinstance(gpus, numbers.Integral) or not 1 <= gpus <= 1_000_000:
-        raise ValidationError(f"gpus = {gpus!r}: expected an integer number of GPUs in 1..1,000,000")
+        raise ValidationError(f"{field} = {gpus!r}: expected an integer number of GPUs in 1..1,000,000")
     return int(gpus)
 
 
@@ -547,7 +548,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     from .serving import serve_search, token_costs
     from .training import apply_plan, search
 
-    d = training_scenario(platform, nic, target_gpus, model)
+    # evaluate's keyword is target_gpus: its error said "gpus = 0"
+    d = training_scenario(platform, nic, _check_gpus(target_gpus, "target_gpus"), model)
     m = _row(models(), "model", model, "model")
     world = d["hardware"]["nodes"] * d["hardware"]["gpus_per_node"]
     with empty_reasons() as why:
@@ -757,3 +759,6 @@ def operator_paths(platform: str, nic: str, *, utilizations: tuple[float, ...] |
                      "retirement_year": v.retirement_year})
     return pl.DataFrame(rows, schema_overrides={"utilization": pl.Float64, "irr": pl.Float64,
                                                 "retirement_year": pl.Float64})
+
+
+name_keywords_of(globals(), __all__, "il.expansion")   # a misspelt keyword names the nearest parameter

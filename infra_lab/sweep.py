@@ -52,7 +52,7 @@ import numpy as np
 import polars as pl
 
 from . import _validate as V
-from .errors import ValidationError
+from .errors import ValidationError, named_keywords, user_stacklevel
 
 __all__ = ["sweep", "grid_points", "point_seed", "point_key", "failures", "load_results",
            "RESERVED_COLUMNS"]
@@ -396,7 +396,7 @@ def _check_fn_record(out_dir: Path, fn: Callable, kwargs: Mapping[str, Any]) -> 
             # (failed points are retried): say so loudly, keep the stored rows
             warnings.warn(f"sweep: out = {str(out_dir)!r} was filled by another call: {'; '.join(what)}; "
                           f"its stored points are returned as stored (use another folder, or delete this "
-                          f"one, if the results would differ)", stacklevel=3)
+                          f"one, if the results would differ)", stacklevel=user_stacklevel())
         return
     try:
         rec.write_text(json.dumps(now, sort_keys=True, indent=1))
@@ -438,6 +438,7 @@ def _progress_bar(total: int, progress: bool, desc: str):
     return tqdm(total=total, desc=desc, unit="pt", leave=True)
 
 
+@named_keywords(name="il.sweep")
 def sweep(fn: Callable[..., Mapping | pl.DataFrame],
           grid: Mapping[str, Sequence] | pl.DataFrame, client: Any = None, *,
           seed: int = 0, chunk_size: int | None = None, out: str | os.PathLike | None = None,
@@ -545,7 +546,7 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
             if other_seed:
                 warnings.warn(
                     f"sweep: out = {str(out)!r} holds {len(other_seed)} of these points made with another "
-                    f"base seed (not seed = {int(seed)}); they are evaluated again", stacklevel=2)
+                    f"base seed (not seed = {int(seed)}); they are evaluated again", stacklevel=user_stacklevel())
     todo = [i for i, k in enumerate(keys) if k not in done]
 
     cl, close_after = _client(client)
@@ -614,7 +615,7 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
             a, b = mixed
             warnings.warn(f"sweep: fn's output {c!r} mixes {_kind(a)}s and {_kind(b)}s ({a!r}, {b!r}); the "
                           f"frame's column holds them as {frame.schema[c]} (return one kind per output, "
-                          f"None for 'no value')", stacklevel=2)
+                          f"None for 'no value')", stacklevel=user_stacklevel())
     frame = frame.select("point", *names, "seed", *outs, "error").with_columns(
         pl.col("point").cast(pl.Int64), pl.col("seed").cast(pl.Int64),
         pl.col("error").cast(pl.String))
@@ -624,7 +625,7 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
         warnings.warn(
             f"sweep: {n_fail} of {frame.height} points failed (see the 'error' column); "
             f"first: point {first['point']} "
-            f"{ {n: first[n] for n in names} } -> {first['error']}", stacklevel=2)
+            f"{ {n: first[n] for n in names} } -> {first['error']}", stacklevel=user_stacklevel())
     return frame
 
 

@@ -21,7 +21,7 @@ import pytest
 import infra_lab as il
 from infra_lab import catalog, cluster, economics, fabric, memory, models, reliability
 from infra_lab import collectives as coll
-from infra_lab.errors import InfraLabError
+from infra_lab.errors import InfraLabError, UnknownNameError, ValidationError
 from infra_lab.scenario import HardwareConfig, ParallelismConfig, ServingConfig, TrainingConfig
 
 BASE = {"model": {"preset": "llama3-8b"},
@@ -493,3 +493,93 @@ def test_scenario_name_of_only_whitespace_is_refused():
     assert il.Scenario.from_dict({**d, "name": "my run 2"}).name == "my run 2"
     with pytest.raises(il.ValidationError, match="name = "):
         il.load_scenario("zaya1-ibm-mi300x").replace(name="  ")
+
+
+# --------------------------------------------------------------------------------------
+# A misspelt keyword of a public call names the nearest parameter (errors.named_keywords).
+# Before: Python's "simulate() got an unexpected keyword argument 'n'", no nearest name.
+@pytest.mark.parametrize(("call", "bad", "near"), [
+    (lambda: il.estimate(il.load_scenario("zaya1-ibm-mi300x"), stak="x"), "stak", "stack"),
+    (lambda: il.collective("all_reduce", 1e9, {"accelerator": "MI300X"}, 8, n_gpus=8), "n_gpus", "gpus"),
+    (lambda: il.serve(il.load_scenario("maia-class-serving-mi300x"), parms={}), "parms", "params"),
+    (lambda: il.sweep(lambda p: p, [{"a": 1}], sed=1), "sed", "seed"),
+    (lambda: il.load_scenario("zaya1-ibm-mi300x", check=False), "check", "check_plan"),
+    (lambda: il.reliability.simulate(None, n=3), "n", "n_runs"),
+    (lambda: il.economics.deal_pnl(1e6, gpus=8), "gpus", "n_gpus"),
+    (lambda: il.expansion.evaluate("x", "y", 8, "z", max_c=1), "max_c", "max_cp"),
+    (lambda: il.memory.weight_bytes(None, precison="bf16"), "precison", None),
+])
+def test_a_misspelt_keyword_names_the_nearest_parameter(call, bad, near):
+    with pytest.raises(UnknownNameError) as e:
+        call()
+    msg = str(e.value)
+    assert f"unknown keyword argument '{bad}' of il." in msg and "Valid:" in msg, msg
+    if near:
+        assert f"Did you mean '{near}'" in msg, msg
+
+
+def test_a_type_error_inside_a_call_is_not_renamed():
+    """Only the binding of the public call's own arguments is translated: a TypeError raised
+    inside it (or a positional mistake) passes unchanged."""
+    with pytest.raises(TypeError, match="positional"):
+        il.economics.band(1, 2, 3)
+    with pytest.raises(ValidationError, match="takes no keyword arguments: got kind = 1"):
+        il.list_scenarios(kind=1)
+    import inspect
+
+    assert "n_runs" in inspect.signature(il.reliability.simulate).parameters   # help() unchanged
+    assert il.estimate is il.training.estimate     # decorated where defined: one object
+
+
+@pytest.mark.parametrize(("call", "want", "note"), [
+    (lambda: il.collective("all_reduce", 1e9, {"accelerator": "MI300X"}, 8, accelerator="MI300X"),
+     "'hardware'", "inside its [hardware] table"),
+    (lambda: il.economics.run_cost(gpus=8), "'n_gpus'", None),
+    (lambda: il.memory.inference_memory("llama3-8b", n_gpus=8), "'gpus'", None),
+    (lambda: il.economics.purchase_price(hardware={"accelerator": "MI300X"}), "'accelerator'",
+     "the part's name"),
+])
+def test_the_other_spelling_of_a_keyword_names_this_calls_own(call, want, note):
+    """``gpus`` (il.collective, il.memory, il.expansion) and ``n_gpus`` (il.economics), a part's
+    name (``accelerator``) and the [hardware] table (``hardware``): the spelling the call takes
+    comes first in the message, with how to give the part where the two differ in kind."""
+    with pytest.raises(UnknownNameError) as e:
+        call()
+    msg = str(e.value)
+    assert f"Did you mean {want}" in msg, msg
+    assert note is None or note in msg, msg
+
+
+def test_sweep_findings_of_2026_12_07(capsys):
+    """Two messages of the 2026-12-07 sweep (docs/bad-inputs.md): il.expansion.evaluate's GPU
+    count is target_gpus, but a bad one was reported as "gpus = 0"; `infra-lab collective
+    all_reduce 1e400` overflowed to inf and was reported as "size inf", not the text typed."""
+    with pytest.raises(ValidationError, match=r"^target_gpus = 0: expected an integer number of GPUs"):
+        il.expansion.evaluate("MI355X node", "Pollara-400", 0, "ZAYA1-class")
+    from infra_lab import cli
+
+    rc = cli.main(["collective", "all_reduce", "1e400", "--accelerator", "MI300X", "--gpus", "8", "--nodes", "1"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "size '1e400': overflows a float" in err, err
+
+
+def test_a_public_calls_warning_still_points_at_the_users_line():
+    """named_keywords adds one frame between the user and each public call: the warnings that
+    counted a fixed number of frames (ScheduleSupportWarning, NodeSizeWarning, the "does not
+    fit" warning, il.sweep's, the economics deprecations) would have pointed at errors.py. They
+    now count to the first frame outside infra_lab (errors.user_stacklevel)."""
+    import warnings
+
+    d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+    d["hardware"]["nodes"] = 1
+    d["parallelism"] = {"tp": 4, "pp": 2, "vp": 2}
+    d["training"].update(global_batch=3, micro_batch=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        il.estimate(d)
+        line_estimate = __import__("inspect").currentframe().f_lineno - 1
+        il.collective("all_reduce", 1e9, {"accelerator": "GB200", "nodes": 2}, 8)
+        line_collective = __import__("inspect").currentframe().f_lineno - 1
+    where = {w.category.__name__: (Path(w.filename).name, w.lineno) for w in caught}
+    assert where["ScheduleSupportWarning"] == (Path(__file__).name, line_estimate), where
+    assert where["NodeSizeWarning"] == (Path(__file__).name, line_collective), where

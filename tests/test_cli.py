@@ -677,9 +677,12 @@ def test_bad_input_messages(capsys, args, message):
     assert f"error: {args[0]}:" not in err   # the command is named once, in the prefix
 
 
-def test_usage_errors_exit_2_without_traceback():
-    res = run("search", "zaya1-ibm-mi300x", "--top", "zero")
-    assert res.returncode == 2 and "--top" in res.stderr
+def test_usage_errors_exit_2_and_refused_values_1_without_traceback():
+    res = run("search", "zaya1-ibm-mi300x", "--topp", "3")      # an unknown option: usage
+    assert res.returncode == 2 and "--top" in res.stderr and "usage:" in res.stderr
+    _no_traceback(res)
+    res = run("search", "zaya1-ibm-mi300x", "--top", "zero")    # a value --top refuses: exit 1
+    assert res.returncode == 1 and "--top" in res.stderr and "usage:" not in res.stderr
     _no_traceback(res)
 
 

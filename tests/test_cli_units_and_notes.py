@@ -167,7 +167,7 @@ def test_estimate_tokens_takes_the_totals_as_they_are_written(capsys):
 
     with pytest.raises(SystemExit) as e:
         cli.main(["estimate", "zaya1-ibm-mi300x", "--tokens", "14X"])
-    assert e.value.code == 2 and "K, M, B or T" in capsys.readouterr().err
+    assert e.value.code == 1 and "K, M, B or T" in capsys.readouterr().err   # a refused value
 
 
 def test_search_table_counts_what_it_shows_and_says_why_a_plan_cannot_run(capsys, tmp_path):
@@ -228,9 +228,9 @@ def test_collective_takes_pxn_and_sharp_as_the_hardware_table_does(capsys):
     rc, out, err = main(capsys, "collective", "all_reduce", "1GiB", "--accelerator", "H100", "--nodes", "2",
                         "--gpus", "16", "--algorithm", "collnet_direct", "--sharp", "true", "--format", "json")
     assert rc == 0 and json.loads(out)[0]["algorithm"] == "collnet_direct", err
-    with pytest.raises(SystemExit) as usage:     # a usage error: argparse exits 2
+    with pytest.raises(SystemExit) as refused:     # a value --sharp's reader refuses: exit 1
         main(capsys, "collective", "all_reduce", "1GiB", *base, "--sharp", "yes")
-    assert usage.value.code == 2 and "'yes': expected true or false" in capsys.readouterr().err
+    assert refused.value.code == 1 and "'yes': expected true or false" in capsys.readouterr().err
 
 
 def test_estimate_json_says_which_part_and_plan_it_priced(capsys):

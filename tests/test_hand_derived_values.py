@@ -487,14 +487,14 @@ def test_band_nominal_row_carries_the_stacks_own_factor_values():
     assert nominal["step_time_s"] == il.estimate(sc).step_time_s
 
 
-def test_cli_top_zero_is_a_usage_error(capsys):
-    """`--top` takes a positive integer or 'all': `--top 0` is a usage error (exit 2), not an
-    empty table."""
+def test_cli_top_zero_is_a_refused_value(capsys):
+    """`--top` takes a positive integer or 'all': `--top 0` is a refused value (exit 1, as every
+    value the CLI refuses: cli.EXIT_STATUSES), not an empty table."""
     from infra_lab import cli
 
     with pytest.raises(SystemExit) as e:
         cli.main(["search", "zaya1-ibm-mi300x", "--top", "0"])
-    assert e.value.code == 2
+    assert e.value.code == 1
     assert "expected a positive integer or 'all'" in capsys.readouterr().err
 
 

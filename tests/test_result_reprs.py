@@ -161,3 +161,26 @@ def test_printout_has_one_owner():
 
     for cls in (Estimate, CollectiveResult, ServeResult):
         assert issubclass(cls, Printout) and "_printout" in vars(cls), cls
+
+
+def test_the_remaining_economics_and_restart_results_print_readably():
+    """Band, DealPnL, EpochCost and RestartModel printed as their raw dataclass reprs (DealPnL as
+    ``DealPnL(unknowns=(...))``, its table hidden); they now go through the Printout mixin."""
+    import numpy as np
+
+    from infra_lab._repr import Printout
+
+    objs = (il.economics.band(np.arange(101.0)), il.economics.deal_pnl(1e6, n=64),
+            il.economics.epoch_amortized_cost(30_000, 1e6, 700), il.reliability.restart_model())
+    for obj in objs:
+        assert isinstance(obj, Printout)
+        text = str(obj)
+        assert text.startswith(type(obj).__name__) and text != repr(obj) and "\n" in text, text
+        assert not LONG_FLOAT.search(text) and "exact values" in text, text
+        assert _pretty(obj) == text and "\n" not in repr(obj)
+    band, deal, epoch, restart = objs
+    assert _lines(band)["p50"] == "50" and str(band).splitlines()[0] == "Band: 50 (5 to 95)"
+    assert _lines(epoch)["usd_per_gpu_hour"] == value_text("usd_per_gpu_hour", epoch.usd_per_gpu_hour)
+    assert _lines(restart)["hang_detect_s"] == value_text("hang_detect_s", restart.hang_detect_s)
+    first = deal.table.row(0, named=True)
+    assert f"{first['party']}: {first['line']}" in str(deal) and str(deal).count("unknown:") == len(deal.unknowns)

@@ -179,3 +179,7 @@ __all__ = [
     "LIKE_FOR_LIKE_DRAWS", "LIKE_FOR_LIKE_SEED", "owned_gpu_hour_quote", "owned_gpu_hour_price", "rented_gpu_hour_price",
     "break_even_capex", "useful_work_cost", "compare_useful_work", "DealPnL", "deal_pnl", "UNKNOWNS",
 ]
+
+from ..errors import name_keywords_of as _name_keywords_of  # noqa: E402
+
+_name_keywords_of(globals(), __all__, "il.economics")   # a misspelt keyword names the nearest parameter

@@ -30,7 +30,14 @@ import numpy as np
 
 from .. import catalog
 from ..catalog import Col
-from ..errors import UnknownNameError, ValidationError, empty_reasons, unknown, with_reasons
+from ..errors import (
+    UnknownNameError,
+    ValidationError,
+    empty_reasons,
+    unknown,
+    user_stacklevel,
+    with_reasons,
+)
 from ..units import HOUR
 from . import _validate as V
 from . import uncertainty as U
@@ -677,7 +684,7 @@ def useful_work_cost(accelerator: str, price_usd_per_gpu_hour: float, mfu: float
     :func:`training_throughput` (the training model) and :func:`per_token_cost`.
     """
     warnings.warn("useful_work_cost is deprecated: use training_throughput + per_token_cost (throughput "
-                  "from il.search on each accelerator)", DeprecationWarning, stacklevel=2)
+                  "from il.search on each accelerator)", DeprecationWarning, stacklevel=user_stacklevel())
     canon = V.accelerator(accelerator)
     p = V.positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour, hi=1e4)
     m = V.fraction("mfu", mfu)
@@ -697,7 +704,7 @@ def compare_useful_work(cases: Iterable[Mapping[str, Any]], *, flop_per_token: f
     import polars as pl
 
     warnings.warn("compare_useful_work is deprecated: use training_throughput, compare_owned and "
-                  "matched_rents", DeprecationWarning, stacklevel=2)
+                  "matched_rents", DeprecationWarning, stacklevel=user_stacklevel())
     if isinstance(cases, (str, bytes, Mapping)) or not isinstance(cases, Iterable):
         raise ValidationError(f"cases = {cases!r}: expected a list of dicts (accelerator, price_usd_per_gpu_hour, mfu)")
     V.positive("flop_per_token", flop_per_token, hi=1e16)

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import catalog
 from ..catalog import Col
-from ..errors import ValidationError, unknown
+from ..errors import ValidationError, unknown, user_stacklevel
 from ..units import HOUR, YEAR
 from . import _validate as V
 
@@ -888,7 +888,7 @@ def software_stack(accelerator: str) -> str:
     """
     warnings.warn("il.economics.software_stack is deprecated: economics no longer has a "
                   "software-efficiency factor (use il.estimate per accelerator); use "
-                  "il.catalog.accelerator(name).vendor", DeprecationWarning, stacklevel=2)
+                  "il.catalog.accelerator(name).vendor", DeprecationWarning, stacklevel=user_stacklevel())
     vendor = catalog.accelerator(V.accelerator(accelerator)).vendor
     stacks = {"AMD": "ROCm", "NVIDIA": "CUDA"}
     if vendor not in stacks:

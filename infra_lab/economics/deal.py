@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import catalog
+from .._repr import Printout, sig
 from ..errors import ValidationError, unknown
 from . import _validate as V
 from . import uncertainty as U
@@ -49,7 +50,7 @@ range of the accelerator it prices in the first one)."""
 
 
 @dataclass(frozen=True)
-class DealPnL:
+class DealPnL(Printout):
     """The deal P&L: ``table`` (party, line, p5, p50, p95, unit, how) and the named unknowns."""
 
     table: object = field(repr=False)
@@ -66,6 +67,22 @@ class DealPnL:
             raise unknown("deal line", f"{party}: {line}", [f"{a}: {b}" for a, b in self.table.select("party", "line").iter_rows()])
         r = t.row(0, named=True)
         return U.Band(r["p5"], r["p50"], r["p95"], r["mean"], r["n"])
+
+    def _printout(self) -> str:
+        """One line per party and line: P50 (P5–P95) and the unit, 4 significant figures; the
+        unknowns; the exact values are ``table``."""
+        def text(r: dict) -> str:   # a fraction as a percentage (0.003103 reads 0.3103 %)
+            k, unit = (100.0, "%") if r["unit"] == "fraction" else (1.0, r["unit"])
+            return f"{sig(k * r['p50'])} ({sig(k * r['p5'])} to {sig(k * r['p95'])}) {unit}"
+
+        rows = [(f"{r['party']}: {r['line']}", text(r)) for r in self.table.iter_rows(named=True)]
+        width = max((len(a) for a, _ in rows), default=0)
+        n = self.table["n"][0] if self.table.height else 0
+        lines = [f"DealPnL: P50 (P5 to P95) of {n:,} draws"]
+        lines += [f"  {a.ljust(width)}  {b}" for a, b in rows]
+        lines += [f"  unknown: {u}" for u in self.unknowns]
+        lines.append("  (exact values and how each line is computed: .table)")
+        return "\n".join(lines)
 
 
 def _cluster(acc: str, n_gpus: Any, nodes: Any) -> tuple[int, int]:

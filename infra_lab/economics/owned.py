@@ -41,7 +41,7 @@ import numpy as np
 from .. import catalog
 from .._repr import Printout
 from .._validate import sequence
-from ..errors import ValidationError, unknown
+from ..errors import ValidationError, unknown, user_stacklevel
 from . import _validate as V
 from .data import HOURS_PER_YEAR, _no_price, parameters
 
@@ -151,7 +151,7 @@ def owned_inputs(accelerator: str | None = "MI300X", overrides: Mapping[str, Any
     canon, ov = _fabric_overrides(accelerator, overrides, hardware, radix)
     if "server_overhead" in ov:
         warnings.warn("server_overhead (a ratio) is deprecated: pass host_usd_per_gpu [USD per GPU]; "
-                      "converted as host = capex x (server_overhead - 1)", DeprecationWarning, stacklevel=3)
+                      "converted as host = capex x (server_overhead - 1)", DeprecationWarning, stacklevel=user_stacklevel())
         so = V.number("server_overhead", ov.pop("server_overhead"), lo=1.0, hi=10.0)
         capex = ov.get("capex_usd_per_gpu", parameters(canon).get("capex_usd_per_gpu"))
         capex = capex.value if hasattr(capex, "value") else capex

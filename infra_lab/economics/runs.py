@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import catalog
 from .._repr import Printout
-from ..errors import ValidationError
+from ..errors import ValidationError, user_stacklevel
 from ..units import HOUR
 from . import _validate as V
 from .data import HOURS_PER_MONTH, HOURS_PER_YEAR
@@ -240,11 +240,11 @@ def _warn_does_not_fit(estimate: Any, accelerator: str | None) -> None:
     """A UserWarning for an estimate whose plan does not fit in memory: it is priced all the same,
     as ``infra-lab estimate`` prints such a plan's numbers with its "does not fit" note."""
     warn_does_not_fit("run_cost", getattr(estimate, "memory_per_gpu_bytes", None), accelerator,
-                      thing="plan", lists="il.search lists the plans that fit", stacklevel=4)
+                      thing="plan", lists="il.search lists the plans that fit")
 
 
 def warn_does_not_fit(where: str, need_bytes: float | None, accelerator: str | None, *, thing: str,
-                      lists: str, stacklevel: int, count: tuple[int, int] | None = None) -> None:
+                      lists: str, count: tuple[int, int] | None = None) -> None:
     """The UserWarning of a cost priced for something that does not fit in memory (a training
     plan: :func:`run_cost`; a serving deployment: ``ServeResult.costs``,
     :func:`infra_lab.serving.token_costs`; the rows of a serving search,
@@ -252,9 +252,8 @@ def warn_does_not_fit(where: str, need_bytes: float | None, accelerator: str | N
     GPU against the Y GB a job can address on <accelerator>; priced as if it had enough memory
     (<lists>)". With ``count`` = (n, total), for n of the total priced <thing>s of a table:
     "n of the total <thing>s priced need X GB per GPU or more (X: ``need_bytes``, the least of
-    them) against ...; priced as if they had enough memory (<lists>)". ``stacklevel`` is
-    :func:`warnings.warn`'s, counted from this function (2: the function that calls it), so that
-    the warning points at the user's line."""
+    them) against ...; priced as if they had enough memory (<lists>)". The warning points at the
+    user's line (:func:`infra_lab.errors.user_stacklevel`)."""
     has = ""
     if accelerator:
         cap = catalog.accelerator(V.accelerator(accelerator)).memory_capacity_bytes
@@ -264,12 +263,12 @@ def warn_does_not_fit(where: str, need_bytes: float | None, accelerator: str | N
         needs = (f"{n:,} of the {total:,} {thing}s priced need {need_bytes / 1e9:.1f} GB per GPU or more{has}"
                  if need_bytes else f"{n:,} of the {total:,} {thing}s priced do not fit in memory")
         warnings.warn(f"{where}: does not fit: {needs}; priced as if they had enough memory ({lists})",
-                      UserWarning, stacklevel=stacklevel)
+                      UserWarning, stacklevel=user_stacklevel())
         return
     needs = f"this {thing} needs {need_bytes / 1e9:.1f} GB per GPU{has}" if need_bytes else \
         f"this {thing} does not fit in memory"
     warnings.warn(f"{where}: does not fit: {needs}; priced as if it had enough memory ({lists})", UserWarning,
-                  stacklevel=stacklevel)
+                  stacklevel=user_stacklevel())
 
 
 def cost_per_million_tokens(total_usd: float, tokens: float) -> float:
@@ -380,7 +379,7 @@ def zyphra_bill(final_run_gpu_hours: float, *, n_gpus: int | None = None, months
 # Epoch / Cottier et al. amortized method
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class EpochCost:
+class EpochCost(Printout):
     """Epoch's amortized cost of a run [USD]: hardware, interconnect, energy, total;
     ``usd_per_gpu_hour`` = total / chip_hours; ``up_front_capex_usd`` for ``quantity`` chips."""
 
@@ -397,6 +396,14 @@ class EpochCost:
     @property
     def usd_per_gpu_hour(self) -> float:
         return self.total_usd / self.chip_hours
+
+    def _printout(self) -> str:
+        """The fields and the two totals, one a line with its unit."""
+        from .._repr import readable
+
+        return readable(self, ("chip_hours", "amortized_hardware_usd", "interconnect_usd", "energy_usd",
+                               "total_usd", "usd_per_gpu_hour", "up_front_capex_usd"),
+                        footer="exact values: the attributes")
 
 
 def epoch_amortized_cost(purchase_price_usd_per_gpu: float, chip_hours: float, tdp_W: float, *,

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .._repr import Printout
 from ..errors import ValidationError, unknown
 from . import _validate as V
 
@@ -303,7 +304,7 @@ def percentiles(samples: np.ndarray, q: Iterable[float] = (5, 50, 95)) -> dict[s
 
 
 @dataclass(frozen=True)
-class Band:
+class Band(Printout):
     """A Monte Carlo summary: P50 with its P5-P95 band, the mean and the sample size."""
 
     p5: float
@@ -324,6 +325,13 @@ class Band:
             raise ValidationError(f"fmt = {fmt!r}: not a format string for one number ({e})") from None
         sep = " to " if min(self.p5, self.p95) < 0 else "–"
         return f"{fmt.format(self.p50 / scale)} ({fmt.format(self.p5 / scale)}{sep}{fmt.format(self.p95 / scale)})"
+
+    def _printout(self) -> str:
+        """The band as :meth:`fmt` reads it (4 significant figures) over its fields."""
+        from .._repr import readable, sig
+
+        return readable(self, title=f"{sig(self.p50)} ({sig(self.p5)} to {sig(self.p95)})",
+                        footer="exact values: the attributes")
 
     def as_dict(self) -> dict[str, float]:
         return {"p5": self.p5, "p50": self.p50, "p95": self.p95, "mean": self.mean}

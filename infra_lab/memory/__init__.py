@@ -170,3 +170,7 @@ __all__ = [
     "CheckpointSize",
     "checkpoint_bytes",
 ]
+
+from ..errors import name_keywords_of as _name_keywords_of  # noqa: E402
+
+_name_keywords_of(globals(), __all__, "il.memory")   # a misspelt keyword names the nearest parameter

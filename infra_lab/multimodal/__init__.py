@@ -71,3 +71,7 @@ __all__ = [
     "ENCODER_PRECISION", "cross_kv_ops", "cross_ops", "encoder_activation_bytes", "encoder_ops", "encoder_tp",
     "PROLOGUE_NAMES", "MultimodalEstimate", "TrainingHook", "estimate", "example_scenario", "training_hook",
 ]
+
+from ..errors import name_keywords_of as _name_keywords_of  # noqa: E402
+
+_name_keywords_of(globals(), __all__, "il.multimodal")   # a misspelt keyword names the nearest parameter

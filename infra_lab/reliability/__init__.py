@@ -108,3 +108,7 @@ __all__ = [
     "market_price_usd_per_gpu_hour", "restart_sweep", "run_hours", "save_speedup_value",
     "save_value_table", "scale_hardware", "scale_scenario", "scaling_table",
 ]
+
+from ..errors import name_keywords_of as _name_keywords_of  # noqa: E402
+
+_name_keywords_of(globals(), __all__, "il.reliability")   # a misspelt keyword names the nearest parameter

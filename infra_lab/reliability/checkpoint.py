@@ -253,7 +253,7 @@ def restart_profiles():
 
 
 @dataclass(frozen=True)
-class RestartModel:
+class RestartModel(Printout):
     """Time to get back to training after an interruption.
 
     Attributes
@@ -278,6 +278,13 @@ class RestartModel:
     repair_s: float
     hot_spares: int | None = None
     profile: str = ""
+
+    def _printout(self) -> str:
+        """The profile's times, one a line with its unit, and the mean time to find a hang."""
+        from .._repr import readable
+
+        return readable(self, (*_RESTART_FIELDS, "hang_detect_s"), title=self.profile or None,
+                        footer="exact values: the attributes")
 
     @property
     def hang_detect_s(self) -> float:

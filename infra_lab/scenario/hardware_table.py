@@ -18,6 +18,7 @@ from ..errors import (
     UnknownNameError,
     ValidationError,
     unknown,
+    user_stacklevel,
 )
 from ._checks import _bool, _check_keys, _enum, _int
 
@@ -419,12 +420,12 @@ def node_size_note(table: Any, hw: HardwareConfig) -> str | None:
             f"(or nodes = {domain // default} at the default)")
 
 
-def warn_node_size(table: Any, hw: HardwareConfig, stacklevel: int = 3) -> None:
+def warn_node_size(table: Any, hw: HardwareConfig) -> None:
     """A :class:`~infra_lab.errors.NodeSizeWarning` with :func:`node_size_note`'s text, when
     there is one."""
     note = node_size_note(table, hw)
     if note is not None:
-        warnings.warn(note, NodeSizeWarning, stacklevel=stacklevel)
+        warnings.warn(note, NodeSizeWarning, stacklevel=user_stacklevel())
 
 
 def as_hardware(hardware: Any, field_: str = "hardware") -> HardwareConfig:
@@ -611,7 +612,7 @@ def _follow_refused_domain(out: dict, keys: tuple[str, ...]) -> None:
     for key, held in dropped.items():
         warnings.warn(f"hardware.{key} = {held!r} replaced by {getattr(hw, key)!r}: the accelerator is now {acc}, "
                       f"whose scale-up domain refuses the old table's value (name hardware.{key} in the change to "
-                      f"choose another)", PartBoundWarning, stacklevel=4)
+                      f"choose another)", PartBoundWarning, stacklevel=user_stacklevel())
 
 
 def _catalog_name(key: str, name: str) -> str:
@@ -665,4 +666,4 @@ def _follow_integrated_host(out: dict) -> None:
     acc = catalog.canonical_accelerator(out["accelerator"])
     warnings.warn(f"hardware.host_cpu = {held!r} replaced by {own!r}: the accelerator is now {acc}, whose host "
                   f"CPU is the {own} of its superchip (host_integrated in data/network_platforms.csv); the "
-                  f"{held} host of the old table cannot hold it", PartBoundWarning, stacklevel=4)
+                  f"{held} host of the old table cannot hold it", PartBoundWarning, stacklevel=user_stacklevel())

@@ -8,12 +8,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import ValidationError, unknown
+from ..errors import ValidationError, named_keywords, unknown
 from .core import Scenario
 from .files import FILE_SUFFIXES
 from .shipped import SCENARIO_DIR, _beside_file, _shipped_name, _source_hint, list_scenarios
 
 
+@named_keywords(name="il.load_scenario")
 def load_scenario(name: str, *, check_plan: bool = True) -> Scenario:
     """Load a shipped scenario by name (any letter case), e.g.
     ``load_scenario("zaya1-ibm-mi300x")``, or a scenario file: a path (str or ``os.PathLike``)

@@ -8,11 +8,12 @@ import os
 from typing import Any
 
 from .. import catalog
-from ..errors import nearest
+from ..errors import named_keywords, nearest
 
 SCENARIO_DIR = catalog.DATA_DIR / "scenarios"
 
 
+@named_keywords(name="il.list_scenarios")
 def list_scenarios() -> list[str]:
     """Names of the scenarios shipped in data/scenarios/*.toml, sorted (what
     :func:`infra_lab.load_scenario` takes).

@@ -18,7 +18,7 @@ from .. import _validate as V
 from .. import catalog
 from .._repr import Printout
 from ..catalog import Col
-from ..errors import ValidationError, unknown
+from ..errors import ValidationError, named_keywords, unknown
 from ..scenario import Scenario, ServingConfig, as_scenario
 
 OBJECTIVES = {  # name -> True when larger is better
@@ -791,6 +791,7 @@ def _result(sc: Scenario, stack: str, o: np.ndarray, positions: float = 0.0) -> 
     )
 
 
+@named_keywords(name="il.serve")
 def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: bool = False,
           params: dict[str, float] | None = None) -> ServeResult:
     """Throughput, latency and memory of one serving deployment.

@@ -76,7 +76,7 @@ def _warn_if_it_does_not_fit(result, where: str) -> None:
     if fits is None or bool(fits):
         return
     warn_does_not_fit(where, need, acc if isinstance(acc, str) and acc else None, thing="deployment",
-                      lists="il.serve_search lists the configurations that fit", stacklevel=4)
+                      lists="il.serve_search lists the configurations that fit")
 
 
 def _token_costs(result, price_usd_per_gpu_hour: float) -> dict[str, float]:

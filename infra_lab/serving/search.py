@@ -519,15 +519,15 @@ def _warn_priced_rows_that_do_not_fit(df: pl.DataFrame, accelerator: str) -> Non
     """The "does not fit" warning (:func:`infra_lab.economics.runs.warn_does_not_fit`, the one
     wording of every cost priced for what does not fit) for the rows of a priced search frame
     whose ``fits`` is False: only ``pareto=False`` with ``top=None`` and no bound returns them,
-    and their $ columns are what they would cost with enough memory. Counted from
-    :func:`serve_search`'s caller (stacklevel 4), so that the warning points at the user's line."""
+    and their $ columns are what they would cost with enough memory. It points at
+    the user's line (:func:`infra_lab.errors.user_stacklevel`)."""
     from ..economics.runs import warn_does_not_fit
 
     out = df.filter(~pl.col("fits"))
     if out.height:
         warn_does_not_fit("il.serve_search", out["memory_per_gpu_bytes"].min(), accelerator, thing="configuration",
                           lists="their fits column is False; pareto=True, a top=N or a latency bound lists only "
-                                "the configurations that fit", stacklevel=4, count=(out.height, df.height))
+                                "the configurations that fit", count=(out.height, df.height))
 
 
 def _why_none(out: np.ndarray, acc, max_tpot_s, max_ttft_s, min_tps_user,

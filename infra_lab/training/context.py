@@ -129,6 +129,16 @@ score/context work); no recomputation, router or MTP modules (as Megatron-LM cou
 since March 2025)."""
 
 
+def rate_numerators(ctx: _Context) -> tuple[float, float, float]:
+    """What the step time divides into the per-step rates: tokens per step [tokens], MFU × step
+    [s] and TFLOP/s per GPU × step [TFLOP] (:data:`MFU_CONVENTION`'s FLOPs). The one owner of
+    those rates' arithmetic: :func:`infra_lab.estimate` and :func:`infra_lab.search` both multiply
+    these by 1 / step time, so a search row and the estimate of its plan carry the same bits
+    (before 2026-12-07 the estimate divided in another order and differed in the last place)."""
+    f = ctx.flops[MFU_CONVENTION]
+    return (float(ctx.tokens_per_step), f / (ctx.world * ctx.peak_bf16), f / ctx.world / 1e12)
+
+
 def _xtab(ctx: _Context, xs: tuple) -> np.ndarray:
     """The routed-expert table of a context for the (ep, etp) pairs ``xs``."""
     return _xtab_cached(ctx.xkey, ctx.tps, ctx.mbss, ctx.cps, tuple(xs))

@@ -25,13 +25,13 @@ from ..scenario._checks import _py_list
 from ..scenario.parallelism_table import PP_SCHEDULE_VP
 from ._common import _RC, _training_scenario
 from .context import (
-    MFU_CONVENTION,
     _context,
     _layout_tables,
     _stage_tables,
     _xtab,
     check_stack_keyword,
     gacc_code,
+    rate_numerators,
 )
 from .factors import stack_params
 from .plans import (
@@ -813,8 +813,7 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None, *,
     of each head row, :func:`_schedule_heads`), or "1f1b" / "interleaved" by vp without them."""
     col = kt.O_MEM if objective == "memory_per_gpu_bytes" else kt.O_STEP   # tokens/s, MFU, TFLOP/s: by step
     idx = kt.plan_order(out, col, feasible_only, top, work)
-    f = ctx.flops[MFU_CONVENTION]
-    scale = np.array([ctx.tokens_per_step, f / (ctx.world * ctx.peak_bf16), f / ctx.world / 1e12])
+    scale = np.array(rate_numerators(ctx))   # tokens/s, MFU, TFLOP/s per GPU: these / step, as estimate
     o = np.empty((kt.GATHERED + len(kt.DERIVED_NAMES), idx.size))
     pv = np.empty((len(kt.PLAN_INTS), idx.size), dtype=np.int32)
     flags = np.empty((len(kt.PLAN_FLAGS), idx.size), dtype=np.bool_)

@@ -15,10 +15,18 @@ import polars as pl
 
 from .._kernels import training as kt
 from .._repr import Printout
-from ..errors import ScheduleSupportWarning, ValidationError
+from ..errors import ScheduleSupportWarning, ValidationError, named_keywords, user_stacklevel
 from ..scenario import Scenario
 from ._common import _RC, _training_scenario
-from .context import _HOOK_OF_SCENARIO, MFU_CONVENTION, _Context, _context, _layout_tables, _xtab
+from .context import (
+    _HOOK_OF_SCENARIO,
+    MFU_CONVENTION,
+    _Context,
+    _context,
+    _layout_tables,
+    _xtab,
+    rate_numerators,
+)
 from .programs import executed_programs
 
 COMPONENTS = kt.OUT_NAMES[: kt.N_COMPONENTS]
@@ -155,6 +163,7 @@ def _plan_of(sc: Scenario) -> tuple[int, ...]:
             _RC[tr.recompute], int(p.sequence_parallel))
 
 
+@named_keywords(name="il.estimate")
 def estimate(scenario: Scenario | dict, *, stack: str | None = None,
              params: dict[str, float] | None = None) -> Estimate:
     """Step time, throughput, MFU and memory of one training scenario.
@@ -258,7 +267,7 @@ def _warn_unsupported_schedule(sc: Scenario, stack: str) -> None:
     if sched not in runs:
         warnings.warn(f"parallelism.pp_schedule = {sched!r}: the {stack} stack does not implement it "
                       f"(it runs {', '.join(runs)}; data/pp_schedule_stacks.csv); the estimate prices the "
-                      f"schedule with this stack's factors", ScheduleSupportWarning, stacklevel=4)
+                      f"schedule with this stack's factors", ScheduleSupportWarning, stacklevel=user_stacklevel())
 
 
 def _warn_refused_microbatches(sc: Scenario, stack: str, sched: int, pp: int, vp: int, mbs: int, dp: int) -> None:
@@ -312,7 +321,7 @@ def _warn_refused_microbatches(sc: Scenario, stack: str, sched: int, pp: int, vp
     warnings.warn(f"{what}: {m} micro-batch(es) per step (global_batch {sc.training.global_batch:,} / (micro_batch "
                   f"{mbs} x dp {dp})), and {refused_text(stack, name)}, so the stack does not run this plan; "
                   f"allowed: {allowed}. The estimate prices {priced}; il.search does not offer such a plan",
-                  ScheduleSupportWarning, stacklevel=4)
+                  ScheduleSupportWarning, stacklevel=user_stacklevel())
 
 
 def _estimate_from(out, ctx: _Context, accelerator: str = "") -> Estimate:
@@ -331,17 +340,21 @@ def _estimate_from(out, ctx: _Context, accelerator: str = "") -> Estimate:
             f"dense peak: the stack factors (framework_time_scale = {ctx.sp['framework_time_scale']:g}, "
             f"memory_time_scale = {ctx.sp['memory_time_scale']:g}) make it faster than the hardware; "
             "allowed: factors that keep every kernel at or below its measured rate (see stacks.ranges)")
-    tps = ctx.tokens_per_step / step
+    # the rates as il.search's frame derives them (_kernels.training.gather_columns: each
+    # numerator times 1/step), so a search row and this estimate carry the same bits
+    per_tokens, per_mfu, per_tflops = rate_numerators(ctx)
+    inv = 1.0 / step
+    tps = per_tokens * inv
     bd = pl.DataFrame({"component": list(COMPONENTS),
                        "seconds": [float(x) for x in out[: kt.N_COMPONENTS]]},
                       schema={"component": pl.String, "seconds": pl.Float64})
     f = ctx.flops[MFU_CONVENTION]
     return Estimate(
         step_time_s=step, tokens_per_s=tps, tokens_per_s_per_gpu=tps / ctx.world,
-        mfu=f / (step * ctx.world * ctx.peak_bf16), tflops_per_gpu=f / (step * ctx.world) / 1e12,
+        mfu=per_mfu * inv, tflops_per_gpu=per_tflops * inv,
         memory_per_gpu_bytes=float(out[kt.O_MEM]), fits=bool(out[kt.O_FITS] > 0.5),
         breakdown=bd, stack=ctx.stack, model_flops_per_step=f, gpus=ctx.world,
-        nic_busy_fraction=min(1.0, float(out[kt.O_NET]) / step), dp_comm_raw_s=float(out[kt.O_DP_RAW]),
+        nic_busy_fraction=min(1.0, float(out[kt.O_NET]) * inv), dp_comm_raw_s=float(out[kt.O_DP_RAW]),
         checkpoint_bytes=ctx.checkpoint_bytes, flops_by_convention=dict(ctx.flops), peak_flops=ctx.peak_bf16,
         useful_token_fraction=ctx.useful_fraction, accelerator=accelerator,
     )
