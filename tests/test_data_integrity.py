@@ -339,7 +339,7 @@ SERVING_REVIEWED_LITERALS = {
     ("published.py", 0.002): _FIT, ("published.py", 0.7): "pattern-search first step [log units]",
     ("published.py", 0.02): "pattern-search smallest step [log units]",
     ("serving.py", 0.5): _HALF + "; " + _FLAG,
-    ("serving.py", 9): _LAYOUT, ("serving.py", 19): _LAYOUT, ("serving.py", 23): _LAYOUT,
+    ("serving.py", 9): _LAYOUT, ("serving.py", 19): _LAYOUT, ("serving.py", 20): _LAYOUT,
     ("serving.py", 27): _LAYOUT, ("serving.py", 13): _LAYOUT, ("serving.py", 16): _LAYOUT,
     ("serving.py", 17): _LAYOUT,
     ("search.py", 9): "TIE_DIGITS: significant digits to which serve_search takes two rows' objective values as "

@@ -4,7 +4,9 @@ ModelConfig.get_num_kv_heads). il.serve's kernel takes it as an input per tp and
 reference reads it; before, both restated it as min(tp, kv_heads) GPUs a token's KV is spread
 over, which agrees wherever vLLM runs (QKVParallelLinear needs kv_heads and tp to divide one
 another) and differed from memory's rule only where they do not (mixtral-8x22b, 8 KV heads, at
-tp 3 and 6: 1/3 and 1/6 of a token's KV a GPU against memory's 2/8 and 1/8)."""
+tp 3 and 6: 1/3 and 1/6 of a token's KV a GPU against memory's 2/8 and 1/8). Those sizes are now
+refused by the one owner of the tensor-parallel rule (infra_lab.memory.tp_accepted,
+tests/test_serving_tp_kv_heads_rule.py), kv_share_per_gpu included."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ import pytest
 
 import infra_lab as il
 from infra_lab import memory
+from infra_lab.errors import ValidationError
 
-GRID = [("llama3.3-70b", (1, 2, 4, 8)), ("llama3-8b", (1, 2, 4, 8)), ("mixtral-8x22b", (2, 4, 6, 8)),
+GRID = [("llama3.3-70b", (1, 2, 4, 8)), ("llama3-8b", (1, 2, 4, 8)), ("mixtral-8x22b", (2, 4, 8)),
         ("deepseek-v3", (8,))]
 
 
@@ -44,5 +47,7 @@ def test_serving_kv_bytes_per_gpu_equal_memory_s(model, tp):
 
 def test_kv_share_per_gpu_is_vllm_s_rule():
     m = il.models.get("mixtral-8x22b")          # 48 heads, 8 KV heads
-    assert [memory.kv_share_per_gpu(m, t) for t in (1, 2, 4, 6, 8, 16)] == [1.0, 0.5, 0.25, 0.125, 0.125, 0.125]
+    assert [memory.kv_share_per_gpu(m, t) for t in (1, 2, 4, 8, 16)] == [1.0, 0.5, 0.25, 0.125, 0.125]
+    with pytest.raises(ValidationError, match=r"tp = 6: .*neither divides the 8 KV heads"):
+        memory.kv_share_per_gpu(m, 6)          # no engine runs it: max(1, 8 // 6) would be a guess
     assert memory.kv_share_per_gpu(il.models.get("deepseek-v3"), 8) == 1.0   # MLA: the latent whole

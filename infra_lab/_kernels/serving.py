@@ -74,10 +74,13 @@ N_K = 19
 # ---------------------------------------------------------------------------------------
 # model vector
 # ---------------------------------------------------------------------------------------
-(M_HIDDEN, M_HEADS, M_KV_HEADS, M_MLA, M_KV_EL, M_DQ_DEC, M_DV_DEC, M_DQ_PRE, M_DV_PRE,
+(M_HIDDEN, M_HEADS, M_KV_EL, M_DQ_DEC, M_DV_DEC, M_DQ_PRE, M_DV_PRE,
  M_N_DENSE, M_N_MOE, M_EXPERTS, M_TOPK, M_P_REST, M_P_EMBHEAD, M_P_EXPERT, M_P_MTP,
- M_EXPERT_NATIVE_B, M_VOCAB, M_MTP_MOE, M_P_MTP_EXP, M_P_ATTN, M_P_MTP_ATTN) = range(23)
-N_M = 23
+ M_EXPERT_NATIVE_B, M_MTP_MOE, M_P_MTP_EXP, M_P_ATTN, M_P_MTP_ATTN) = range(20)
+N_M = 20
+# every index is read by the kernel (tests/test_serving_kernel_inputs.py); the KV heads and
+# MLA reach it through kv_share (memory.kv_share_per_gpu per tp) and M_KV_EL, the vocabulary
+# through the LM head's GEMM (ne_n/ne_k)
 
 # ---------------------------------------------------------------------------------------
 # hardware + stack vector

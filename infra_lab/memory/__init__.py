@@ -84,6 +84,8 @@ from .inference import (  # noqa: F401
     kv_cached_tokens,
     kv_share_per_gpu,
     max_inference_batch,
+    tp_accepted,
+    tp_sizes,
 )
 from .largest import LARGEST_BY, MAX_LAYERS, largest_model, model_families  # noqa: F401
 from .pipeline import (  # noqa: F401
@@ -149,6 +151,8 @@ __all__ = [
     "KORTHIKANTI_QUANTITIES",
     "kv_cache_bytes",
     "kv_share_per_gpu",
+    "tp_accepted",
+    "tp_sizes",
     "kv_bytes_per_token",
     "kv_cached_tokens",
     "weight_bytes",

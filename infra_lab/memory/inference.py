@@ -167,23 +167,92 @@ VLLM_KV_HEADS_URL = "https://github.com/vllm-project/vllm/blob/main/vllm/config/
 max(1, kv_heads // tensor_parallel_size), "we will replicate the KV heads in the case where the
 number of KV heads is smaller than the tensor parallel size") and
 ``verify_with_parallel_config`` (the attention heads must divide by the tensor-parallel size):
-the source of :func:`_tp_gpus` and :func:`_kv_per_gpu`."""
+the source of :func:`kv_share_per_gpu`."""
+
+TP_RULE_URLS = (
+    "https://github.com/vllm-project/vllm/blob/e06c9ba2a6ea923a84add30f5dafaea126429b81/vllm/model_executor/models/llama.py",
+    "https://github.com/vllm-project/vllm/blob/0036d38de46c5d48fdedeb658dedc0fc0f95677d/vllm/model_executor/layers/linear.py",
+    "https://github.com/sgl-project/sglang/blob/bf7a0e237e8d5b2ce5402f5d2fafce31e012dbdf/python/sglang/srt/models/llama.py",
+)
+"""The tensor-parallel rule of grouped-query attention in the engines' source:
+``LlamaAttention.__init__`` of vLLM (first URL) and of SGLang (third) asserts
+``total_num_heads % tp_size == 0`` and then, with at least as many KV heads as GPUs,
+``total_num_kv_heads % tp_size == 0`` ("we partition the KV heads"), else
+``tp_size % total_num_kv_heads == 0`` ("we replicate the KV heads");
+vLLM's ``QKVParallelLinear.__init__`` (second) divides the same way
+(``divide(total_num_kv_heads, tp_size)`` or ``divide(tp_size, total_num_kv_heads)``, each
+asserting an exact division). DeepSeek's MLA has one latent, not KV heads: only the attention
+heads are split. The source of :func:`tp_accepted`."""
+
+
+def tp_accepted(spec, tp: int) -> bool:
+    """Whether vLLM and SGLang run the model's attention over ``tp`` tensor-parallel GPUs:
+    ``tp`` divides the attention heads and, for grouped-query / multi-head attention (the KV
+    heads of GQA, MHA and CCA), either divides the KV heads (each GPU holds kv_heads/tp) or is
+    a multiple of them (each KV head replicated on tp/kv_heads GPUs) (:data:`TP_RULE_URLS`).
+    MLA keeps one latent on every GPU: only the heads rule applies. The one owner of the rule:
+    :func:`inference_memory`, :func:`max_inference_batch`, :func:`kv_share_per_gpu`,
+    ``il.serve`` (the Scenario's ``serving.tp``) and ``il.serve_search`` (the splits it tries)
+    read it.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> m = il.models.get("mixtral-8x22b")                   # 48 heads, 8 KV heads
+    >>> [t for t in (1, 2, 3, 4, 6, 8, 12, 16) if tp_accepted(m, t)]
+    [1, 2, 4, 8, 16]
+    """
+    spec = _spec(spec)
+    tp = V.integer("tp", tp)
+    if tp < 1 or spec.heads % tp:
+        return False
+    kv = spec.kv_heads
+    if spec.attention == "mla" or kv <= 0:
+        return True
+    return kv % tp == 0 or tp % kv == 0
+
+
+def tp_sizes(spec) -> list[int]:
+    """Every tensor-parallel size :func:`tp_accepted` takes for the model [GPUs], ascending.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.memory.tp_sizes("qwen2.5-7b")                  # 28 heads, 4 KV heads: not 7 or 14
+    [1, 2, 4, 28]
+    """
+    spec = _spec(spec)
+    return [t for t in range(1, spec.heads + 1) if tp_accepted(spec, t)]
+
+
+def check_tp(spec, tp: int, field: str = "tp") -> int:
+    """``tp`` when :func:`tp_accepted`, else a :class:`~infra_lab.errors.ValidationError`
+    naming ``field``, the value, the model's attention and KV heads, which half of the rule it
+    breaks and the sizes allowed (:func:`tp_sizes`)."""
+    if tp_accepted(spec, tp):
+        return tp
+    name = spec.name or "the model"
+    kv = spec.kv_heads
+    gqa = spec.attention != "mla" and kv > 0
+    kvs = f" ({kv} KV heads)" if gqa and kv != spec.heads else ""
+    if spec.heads % tp:
+        why = (f"tensor parallelism splits the {spec.heads} attention heads of {name}{kvs} over the GPUs, so "
+               "tp must divide them (vLLM and SGLang refuse otherwise)")
+    else:
+        why = (f"tensor parallelism splits the {spec.heads} attention heads of {name}{kvs} over the GPUs: {tp} "
+               f"divides the attention heads but neither divides the {kv} KV heads nor is a multiple of them "
+               f"(each GPU holds whole KV heads, replicated when tp exceeds them; vLLM and SGLang refuse "
+               f"otherwise)")
+    raise ValidationError(f"{field} = {tp}: {why}; allowed {', '.join(map(str, tp_sizes(spec)))}")
 
 
 def _tp_gpus(spec, gpus) -> int:
-    """``gpus`` as a tensor-parallel size: an integer >= 1 (at most max_world_gpus) that divides
-    the attention heads, as vLLM requires (:data:`VLLM_KV_HEADS_URL`); refused naming the heads
-    and the sizes allowed."""
+    """``gpus`` as a tensor-parallel size: an integer >= 1 (at most max_world_gpus) that
+    :func:`tp_accepted` takes; refused by :func:`check_tp`."""
     from ..fabric import constant
 
     gpus = V.integer("gpus", gpus, hi=int(constant("max_world_gpus")))   # 1e300 GPUs would overflow
-    if spec.heads % gpus:
-        ok = [d for d in range(1, spec.heads + 1) if spec.heads % d == 0]
-        raise ValidationError(
-            f"gpus = {gpus}: the weights and KV cache are split by tensor parallelism, which needs the "
-            f"{spec.heads} attention heads of {spec.name or 'the model'} to divide by it (vLLM refuses "
-            f"otherwise); allowed {', '.join(map(str, ok))}")
-    return gpus
+    return check_tp(spec, gpus, "gpus")
 
 
 def kv_share_per_gpu(spec, tp: int) -> float:
@@ -194,6 +263,9 @@ def kv_share_per_gpu(spec, tp: int) -> float:
     split: :func:`inference_memory` and :func:`infra_lab.serve` (its kernel's per-tp input and
     the plain reference) read it.
 
+    ``tp`` must be a size :func:`tp_accepted` takes (refused by :func:`check_tp` otherwise:
+    max(1, kv_heads // tp) would hold, e.g., 1 of 8 KV heads at tp 6 where no engine runs).
+
     Examples
     --------
     >>> import infra_lab as il
@@ -201,6 +273,7 @@ def kv_share_per_gpu(spec, tp: int) -> float:
     >>> [kv_share_per_gpu(m, t) for t in (1, 2, 8, 16)]
     [1.0, 0.5, 0.125, 0.125]
     """
+    check_tp(spec, tp)
     if spec.attention == "mla":
         return 1.0
     kv = spec.kv_heads
@@ -224,7 +297,8 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
     """Per-GPU inference memory of tensor parallelism over ``gpus``: the weights split evenly
     (APPROXIMATE: no replicated layer), the KV cache split by KV head, each GPU holding at least
     one (vLLM replicates KV heads when there are fewer than GPUs, and holds MLA's latent whole on
-    every GPU). ``gpus`` must divide the attention heads, as vLLM requires.
+    every GPU). ``gpus`` must be a tensor-parallel size vLLM and SGLang run (:func:`tp_accepted`:
+    it divides the attention heads and divides, or is a multiple of, the KV heads).
 
     Weights are :func:`weight_bytes` (so gpt-oss keeps its MXFP4 experts). Returns
     component ("weights", "kv_cache", "allocator_reserve", "free"), bytes, GiB; they sum to
@@ -276,7 +350,7 @@ def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
     default ``gpu_memory_utilization`` 0.9 (``memory_utilization`` of the vllm-cuda row of
     data/stacks.csv). 0 when the weights alone do not fit. Weights and cache are
     split over ``gpus`` (TP) as :func:`inference_memory` splits them (each GPU holds at least
-    one KV head, MLA's latent whole); ``gpus`` must divide the attention heads.
+    one KV head, MLA's latent whole); ``gpus`` must be a size :func:`tp_accepted` takes.
 
     Examples
     --------

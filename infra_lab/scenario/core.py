@@ -364,8 +364,9 @@ class Scenario:
                 f"[model] arch = {spec.arch!r}: serving models transformer layers (mha/gqa/mla/cca attention, "
                 "dense or MoE); hybrid SSM models are not modelled"
             )
-        if spec.heads % sv.tp:
-            raise ValidationError(f"serving.tp = {sv.tp}: must divide the model's {spec.heads} attention heads")
+        from ..memory.inference import check_tp
+
+        check_tp(spec, sv.tp, "serving.tp")   # heads, and KV heads divided or replicated (vLLM, SGLang)
         from ..models import check_context
 
         check_context(spec, "serving.input_tokens + serving.output_tokens",

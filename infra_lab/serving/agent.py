@@ -15,6 +15,7 @@ import polars as pl
 from .. import catalog
 from ..catalog import Col
 from ..errors import ValidationError, empty_reasons
+from ..memory import tp_accepted
 from .core import _check_opt_positive, serve, weight_precisions
 from .costs import cost_at_interactivity, gpu_hour_price
 from .search import serve_search
@@ -222,7 +223,7 @@ def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm
                 base["serving"]["ep"] = gpus
             min_gpus = None
             for g in (1, 2, 4, 8):
-                if g > gpus or spec.heads % g:
+                if g > gpus or not tp_accepted(spec, g):
                     continue
                 d = {**base, "hardware": {**base["hardware"], "gpus_per_node": g},
                      "serving": {**base["serving"], "tp": g, "ep": 1, "concurrency": 1}}

@@ -525,8 +525,6 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     M = np.zeros(K.N_M)
     M[K.M_HIDDEN] = spec.hidden
     M[K.M_HEADS] = spec.heads
-    M[K.M_KV_HEADS] = spec.kv_heads
-    M[K.M_MLA] = 1.0 if spec.attention == "mla" else 0.0
     if spec.attention == "mla":
         M[K.M_KV_EL] = spec.kv_lora_rank + spec.qk_rope_head_dim
         M[K.M_DQ_DEC] = spec.kv_lora_rank + spec.qk_rope_head_dim
@@ -549,7 +547,6 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     M[K.M_P_MTP_EXP] = _mtp_expert_params(spec)
     M[K.M_P_MTP] = spec.params_mtp - M[K.M_P_MTP_EXP]
     M[K.M_EXPERT_NATIVE_B] = memory.format_bytes(spec.expert_weight_format) if spec.expert_weight_format else 0.0
-    M[K.M_VOCAB] = spec.vocab
     M[K.M_MTP_MOE] = 1.0 if M[K.M_P_MTP_EXP] > 0 else 0.0
     M[K.M_P_ATTN], M[K.M_P_MTP_ATTN] = _attention_params(spec)
     wins = np.array(spec.attention_windows(), dtype=np.float64)

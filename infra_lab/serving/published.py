@@ -47,6 +47,7 @@ _BENCH_SCHEMA = {
     "output_tokens_per_s": Col("float", positive=True), "output_tokens_per_s_per_gpu": Col("float", positive=True),
     "ttft_s": Col("float", positive=True), "ttft_stat": Col("str"), "tpot_s": Col("float", positive=True),
     "tpot_stat": Col("str"), "e2e_latency_s": Col("float", positive=True), "engine_args": Col("str"),
+    "split_layout": Col("str"),
 }
 
 
@@ -64,15 +65,23 @@ def split_of(row: dict) -> str:
     precision, nominal input and output lengths, benchmark mode): every point of one
     concurrency sweep lands on the same side, so a test configuration is never seen in
     training. A configuration is in the test split when crc32(key) mod 3 = 0 (about a third).
+    A row whose layout (tp … DP attention) was corrected after its split was drawn carries the
+    layout it was drawn under in ``split_layout`` (:data:`SPLIT_LAYOUT`), which stands in for those
+    five fields, so that the correction does not move it between splits.
     """
     import zlib
 
     if not isinstance(row, dict):
         raise ValidationError(f"row = {row!r:.80}: expected a benchmark row as a dict")
-    key = "|".join(str(row.get(k)) for k in (
-        "source_key", "model", "accelerator", "engine", "tp", "ep", "dp", "pp", "dp_attention",
-        "weight_precision", "isl_nominal", "osl_nominal", "benchmark_mode"))
+    layout = row.get("split_layout") or "|".join(str(row.get(k)) for k in SPLIT_LAYOUT)
+    key = "|".join([*(str(row.get(k)) for k in ("source_key", "model", "accelerator", "engine")), layout,
+                    *(str(row.get(k)) for k in ("weight_precision", "isl_nominal", "osl_nominal", "benchmark_mode"))])
     return "test" if zlib.crc32(key.encode()) % 3 == 0 else "train"
+
+
+SPLIT_LAYOUT = ("tp", "ep", "dp", "pp", "dp_attention")
+"""The layout fields of :func:`split_of`'s key, in its order; a row's ``split_layout`` (held
+when its layout was corrected after the split was drawn) is their values joined by "|"."""
 
 
 def _flag(args: str, *names: str) -> float | None:
@@ -300,7 +309,10 @@ def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
         # NVFP4 0.5, scales left out): the number-format table's bare element bytes
         wb = catalog.format_bytes(wp, scales=False)
         frac = _flag(args, "kv_cache_free_gpu_mem_fraction") or _trtllm_bench_kv_fraction(row)
-        bs, tok = trtllm_bench_settings(spec, acc.name, int(row["tp"] or gpus), int(row["pp"] or 1),
+        # trtllm-bench's --tp: with attention DP its tp_size is the attention ranks (tp·dp here);
+        # tuning.py sizes max_batch_size from it, and each attention-DP rank schedules up to that many
+        bench_tp = tp * dp if dpa else tp
+        bs, tok = trtllm_bench_settings(spec, acc.name, bench_tp, int(row["pp"] or 1),
                                         float(row["input_tokens"]), float(row["output_tokens"]), wb,
                                         catalog.format_bytes(kv, scales=False), frac)
         over["max_num_seqs"] = float(bs)

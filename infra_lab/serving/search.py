@@ -84,11 +84,16 @@ def _divisors(n: int) -> list[int]:
 
 
 def _plans(spec, hw) -> list[tuple[int, int, int, int, int]]:
-    """(tp, pp, dp, ep, dp_attention) splits of the hardware's GPUs the Scenario accepts."""
+    """(tp, pp, dp, ep, dp_attention) splits of the hardware's GPUs the Scenario accepts: tp
+    within the scale-up domain and a size the engines run the attention at
+    (:func:`infra_lab.memory.tp_accepted`: it divides the heads and divides, or is a multiple
+    of, the KV heads)."""
+    from ..memory import tp_accepted
+
     G = hw.world_size
     out = []
     for tp in _divisors(G):
-        if tp > hw.scaleup_domain or spec.heads % tp:
+        if tp > hw.scaleup_domain or not tp_accepted(spec, tp):
             continue
         for pp in _divisors(G // tp):
             if pp > spec.layers:
@@ -99,6 +104,22 @@ def _plans(spec, hw) -> list[tuple[int, int, int, int, int]]:
                 eps = [e for e in _divisors(group) if spec.experts % e == 0] if spec.experts else [1]
                 out.extend((tp, pp, dp, ep, dpa) for ep in eps)
     return out
+
+
+def _skipped_tps(spec, hw) -> str:
+    """The divisors of the GPUs within the scale-up domain that :func:`_plans` skips because the
+    engines refuse them as tensor-parallel sizes (:func:`infra_lab.memory.tp_accepted`), as a
+    clause for the empty-result reason ("" when none is)."""
+    from ..memory import tp_accepted, tp_sizes
+
+    skip = [t for t in _divisors(hw.world_size) if t <= hw.scaleup_domain and not tp_accepted(spec, t)]
+    if not skip:
+        return ""
+    kv = (f" and to divide, or be a multiple of, its {spec.kv_heads} KV heads"
+          if spec.attention != "mla" and 0 < spec.kv_heads < spec.heads else "")
+    return (f"; tp {', '.join(map(str, skip))} not tried: vLLM and SGLang need tp to divide the "
+            f"{spec.heads} attention heads of {spec.name or 'the model'}{kv} (sizes they take: "
+            f"{', '.join(map(str, tp_sizes(spec)))})")
 
 
 def _choices(name: str, given, allowed: tuple[str, ...], default: list[str]) -> list[str]:
@@ -237,7 +258,12 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     scenario : serving Scenario (dict, TOML path or object). Kept from it: the model, the
         hardware, the engine and stack, the prompt/output lengths and media, chunk_tokens,
         batching, lockstep, speculative decoding and the attention/MTP precisions. Searched:
-        tp, pp, dp, ep, dp_attention, weight and KV precision and concurrency. Not used:
+        tp, pp, dp, ep, dp_attention, weight and KV precision and concurrency. The tp tried
+        are the divisors of the GPUs within the scale-up domain that the engines run the
+        attention at (:func:`infra_lab.memory.tp_accepted`): one that does not divide the
+        attention heads, or neither divides nor is a multiple of the KV heads (e.g. tp 6
+        with 8 KV heads), is skipped, and an empty result's reason
+        (:class:`~infra_lab.errors.EmptyResultWarning`) names the ones skipped. Not used:
         num_prompts and request_rate_rps: every configuration is the closed-loop steady state at
         its concurrency (:func:`infra_lab.serve` of the scenario without those two fields)
     objective : one of :data:`OBJECTIVES` (cost objectives need ``price_usd_per_gpu_hour``)
@@ -461,7 +487,8 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
             stacklevel=2)
     if df.height == 0:
         warnings.warn(f"il.serve_search: empty result: "
-                      f"{_why_none(out, acc, max_tpot_s, max_ttft_s, min_tps_user, (wps, kvs), hw_w)}",
+                      f"{_why_none(out, acc, max_tpot_s, max_ttft_s, min_tps_user, (wps, kvs), hw_w)}"
+                      f"{_skipped_tps(spec, hw)}",
                       EmptyResultWarning, stacklevel=2)
     return df
 
