@@ -107,6 +107,16 @@ def test_search_constraints_take_integers_as_the_scenario_does():
         il.search(SMALL, top=1, max_tp=2.5)
 
 
+def test_search_top_error_says_none_is_taken():
+    """il.search(top=0) said "must be an integer >= 1" without saying that None (every plan) is
+    also taken, which il.serve_search's message for the same argument says."""
+    for bad, tail in ((0, "must be an integer >= 1"), (1.5, "expected an integer >= 1"),
+                      ("a", "expected an integer >= 1")):
+        with pytest.raises(ValidationError) as e:
+            il.search(SMALL, top=bad, **SEARCH_KW)
+        assert str(e.value) == f"top = {bad!r}: {tail} (or None: every plan)"
+
+
 # --------------------------------------------------------------------------- 4. largest_model
 def test_largest_model_of_one_accelerator():
     """largest_model("MI300X") was refused ("expected a list of accelerator names"); one name

@@ -604,7 +604,11 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     if not isinstance(objective, str) or objective not in OBJECTIVES:
         raise unknown("objective", objective, OBJECTIVES)
     cons = _with_tp_across_domains(_check_constraints(constraints), tp_across_domains)
-    top = None if top is None else V.integer("top", top)   # rows to return, or None for all
+    if top is not None:                                     # rows to return, or None for all
+        try:
+            top = V.integer("top", top)
+        except ValidationError as e:        # say that None is taken, as il.serve_search does
+            raise ValidationError(f"{e} (or None: every plan)") from None
     feasible_only = V.boolean("feasible_only", feasible_only)
     (_, tail, ctx, tables), scheds, split = _prepare(sc, cons, stack, params,
                                                      DEFAULT_PP_SCHEDULES if pp_schedules is None else pp_schedules)
