@@ -41,7 +41,7 @@ def test_dense_params_by_hand_are_the_models():
 
 
 @pytest.mark.parametrize("name", ["fsdp_no_pp", "fsdp_under_pp", "zero1", "pure_dp_allreduce", "pure_dp_flops",
-                                  "one_f_one_b_bubble", "moe_all_to_all"])
+                                  "tp_all_reduces", "one_f_one_b_bubble", "moe_all_to_all"])
 def test_the_model_matches_the_hand_figure(name):
     """Each textbook figure within its stated tolerance (1e-9 for a FLOP count, 1e-6 / 1e-3
     where the model composes the same collectives, 2-10 % where its buckets, the NVLS

@@ -152,6 +152,23 @@ def pure_dp_flops() -> dict:
             "how": "6 T N (N without the input embedding) + 6 T L s H d (causal attention)"}
 
 
+def tp_all_reduces() -> dict:
+    """Megatron tensor parallelism, tp 8 on one node, no sequence parallelism: 4 all-reduces
+    of the layer's s · b · h 16-bit activations per layer and micro-batch (after attention and
+    MLP, forward and backward), the stack's tp_comm_overlap share hidden."""
+    m = 4
+    sc = scenario("llama3-8b", 1, {"seq_len": 8192, "global_batch": m}, {"tp": 8})
+    est = il.estimate(sc)
+    sp = stacks.params(est.stack)
+    spec = sc.model_spec
+    S = 8192 * spec.hidden * 2
+    hand = m * spec.layers * 4 * _coll("all_reduce", S, 1, 8, 8) * (1.0 - sp["tp_comm_overlap"])
+    return {"check": "Llama 3 8B, tp 8 on 8 H100, no SP: TP all-reduces", "unit": "s", "hand": hand,
+            "model": dict(est.breakdown.iter_rows())["tp_comm"], "tol": 1e-6,
+            "how": f"{m} micro-batches x 4 x {spec.layers} layers x all-reduce of {S / 1e6:.0f} MB x "
+                   f"(1 - tp_comm_overlap {sp['tp_comm_overlap']:g})"}
+
+
 def one_f_one_b_bubble() -> dict:
     """pp 4 1F1B with equal stages: bubble = (pp − 1) · t_mb = (pp − 1)/m of the pipelined work
     (forward + backward + recompute + exposed TP/CP/EP comm)."""
@@ -183,7 +200,7 @@ def moe_all_to_all() -> dict:
                    f"{imb:.3f} (busiest rank)"}
 
 
-CHECKS = (fsdp_no_pp, fsdp_exposed_bound, fsdp_under_pp, zero1, pure_dp_allreduce, pure_dp_flops, one_f_one_b_bubble, moe_all_to_all)
+CHECKS = (fsdp_no_pp, fsdp_exposed_bound, fsdp_under_pp, zero1, pure_dp_allreduce, pure_dp_flops, tp_all_reduces, one_f_one_b_bubble, moe_all_to_all)
 """Every check, in the page's order."""
 
 
