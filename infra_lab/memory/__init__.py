@@ -108,12 +108,12 @@ from .training import (  # noqa: F401
     fsdp_gather_bytes,
     fsdp_grad_queue_params,
     fsdp_reduce_scatter_bytes,
-    zero3_reduce_bytes,
     korthikanti_check,
     korthikanti_runs,
     memory_sweep,
     training_memory,
     training_memory_total,
+    zero3_reduce_bytes,
 )
 from .weights import (  # noqa: F401
     expert_matrix_params,
