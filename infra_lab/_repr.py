@@ -126,11 +126,14 @@ def value_text(name: str, value: object) -> str:
     ('2 USD per GPU hour', '136,299 GPU·h', '12 T tokens')
     >>> value_text("output_tokens_per_s_per_gpu", 925.13), value_text("lm_positions", 458.0)
     ('925.1 tokens/s', '458 positions')
+    >>> value_text("max_concurrency", 2096), value_text("running_requests", 256.0)
+    ('2,096 requests', '256 requests')
     """
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return repr(value) if isinstance(value, str) else str(value)
+    requests = name in ("concurrency", "requests") or name.endswith(("_concurrency", "_requests"))
     if isinstance(value, int):
-        return f"{value:,}"
+        return f"{value:,} requests" if requests else f"{value:,}"
     if isinstance(value, dict) and value and all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                                  for v in value.values()):
         return ", ".join(f"{k} {value_text(name, float(v))}" for k, v in value.items())
@@ -176,6 +179,8 @@ def value_text(name: str, value: object) -> str:
         return f"{sig(x)} years"
     if name == "months":
         return f"{sig(x)} months"
+    if requests:
+        return f"{sig(x)} requests"
     if name == "positions" or name.endswith("_positions"):
         return f"{sig(x)} positions"
     if name in ("mfu", "goodput", "irr", "utilization", "waste") or name.endswith(("_fraction", "_share", "_availability", "_utilization")):

@@ -220,7 +220,7 @@ def _as_row(result: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
                                   "one row (or a dict)")
         result = result.row(0, named=True)
     if not isinstance(result, Mapping):
-        raise ValidationError(f"fn returned {type(result).__name__}: expected a dict of "
+        raise ValidationError(f"fn returned {short_repr(result)}: expected a dict of "
                               "outputs (name -> value, one column each), a one-row polars DataFrame "
                               "or the result of il.estimate / il.serve / il.collective (an Estimate, ServeResult or "
                               "CollectiveResult: its to_dict() scalars)")
@@ -426,7 +426,7 @@ def _client(client: Any):
             raise ValidationError(f"client = {client!r}: cannot open a dask client on this scheduler address "
                                   f"({type(e).__name__}: {e}); expected e.g. 'tcp://host:8786'") from None
     raise ValidationError(
-        f"client = {type(client).__name__}: expected None (in-process), a "
+        f"client = {short_repr(client)}: expected None (in-process), a "
         "dask.distributed.Client or a scheduler address string such as 'tcp://host:8786'")
 
 
@@ -632,7 +632,7 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
 def failures(frame: pl.DataFrame) -> pl.DataFrame:
     """The rows of a sweep result whose point failed (inputs, seed and error)."""
     if not isinstance(frame, pl.DataFrame):   # a list raised AttributeError
-        raise ValidationError(f"frame = {type(frame).__name__}: expected the result of sweep() (a polars frame)")
+        raise ValidationError(f"frame = {short_repr(frame)}: expected the result of sweep() (a polars frame)")
     if "error" not in frame.columns:
         raise ValidationError("frame has no 'error' column: expected the result of sweep()")
     failed = frame.filter(pl.col("error").is_not_null())

@@ -56,10 +56,10 @@ class Scenario:
     ...     "parallelism": {"tp": 2}})
     >>> sc.kind, sc.hardware.world_size, sc.parallelism.dp, sc.stack
     ('training', 8, 4, 'megatron-core-cuda')
-    >>> il.Scenario.from_dict({**sc.to_dict(), "hardware": {"accelerator": "H10"}})
+    >>> il.Scenario.from_dict({**sc.to_dict(), "hardware": {"accelerator": "NVIDIA H100 SXM"}})
     Traceback (most recent call last):
     ...
-    infra_lab.errors.UnknownNameError: unknown accelerator 'H10' in hardware.accelerator. Did you mean 'H100-SXM'? Valid: ...
+    infra_lab.errors.UnknownNameError: unknown accelerator 'NVIDIA H100 SXM' in hardware.accelerator. Did you mean 'H100-SXM', ...? Valid: ...
     """
 
     name: str
