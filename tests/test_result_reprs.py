@@ -222,6 +222,20 @@ def test_a_deal_line_near_zero_prints_its_band_at_one_precision():
     assert not re.search(r"\de[-+]\d", text), text
 
 
+def test_a_deal_rate_per_year_prints_as_a_percentage_per_year():
+    """IBM's IRR (unit 'per year', a fraction per year) printed as a bare fraction, '0.1234 (0.0500
+    to 0.2) per year', beside the shares that print as %; it now reads in % per year."""
+    deal = _deal([("IBM", "IRR (pre-tax, unlevered)", 0.05, 0.1234, 0.2, "per year"),
+                  ("IBM", "book operating margin", 0.1, 0.2, 0.3, "fraction")])
+    lines = {k.split(": ", 1)[1]: v for k, v in _lines_deal(deal).items()}
+    assert lines["IRR (pre-tax, unlevered)"] == "12.34 (5.00 to 20.00) % per year"
+    assert lines["book operating margin"] == "20 (10 to 30) %"
+    real = il.economics.deal_pnl(1e6, n=64)
+    irr = real.line("IBM", "IRR (pre-tax, unlevered)")
+    row = _lines_deal(real)["IBM: IRR (pre-tax, unlevered)"]
+    assert row.endswith(" % per year") and float(row.split()[0].replace(",", "")) == pytest.approx(100 * irr.p50, rel=1e-3, abs=0.01)
+
+
 def _lines_deal(deal) -> dict[str, str]:
     """DealPnL's 'party: line  band unit' rows (names hold blanks: split on two or more)."""
     out = {}

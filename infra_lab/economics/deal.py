@@ -70,12 +70,14 @@ class DealPnL(Printout):
         return U.Band(r["p5"], r["p50"], r["p95"], r["mean"], r["n"])
 
     def _printout(self) -> str:
-        """One line per party and line: P50 (P5 to P95) and the unit, the three figures at one
+        """One line per party and line: P50 (P5 to P95) and the unit (fractions and rates per
+        year as percentages), the three figures at one
         precision (4 significant figures of the largest, :func:`~infra_lab._repr.band_text`: a
         band that crosses zero prints no long float, exponent or '-0'); the unknowns; the exact
         values are ``table``."""
-        def text(r: dict) -> str:   # a fraction as a percentage (0.003103 reads 0.3103 %)
-            k, unit = (100.0, "%") if r["unit"] == "fraction" else (1.0, r["unit"])
+        def text(r: dict) -> str:   # a fraction as a percentage (0.003103 reads 0.3103 %), a rate
+            # per year (IRR, a fraction per year) as a percentage per year
+            k, unit = {"fraction": (100.0, "%"), "per year": (100.0, "% per year")}.get(r["unit"], (1.0, r["unit"]))
             return f"{band_text(k * r['p50'], k * r['p5'], k * r['p95'])} {unit}"
 
         rows = [(f"{r['party']}: {r['line']}", text(r)) for r in self.table.iter_rows(named=True)]
