@@ -40,6 +40,58 @@ def sig(x: float, digits: int = 4) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def unsigned_zero(text: str) -> str:
+    """A formatted number that reads as zero without its minus sign: ``'-0.00'`` → ``'0.00'``
+    (a value that rounds to zero at the printed precision, or an IEEE negative zero, is zero
+    as printed; the exact value keeps its sign).
+
+    >>> unsigned_zero("-0.00"), unsigned_zero("-0"), unsigned_zero("-0.01"), unsigned_zero("-0.00%")
+    ('0.00', '0', '-0.01', '0.00%')
+    """
+    if text.startswith(("-", "\u2212")) and not any(c in "123456789" for c in text.split("e")[0]):
+        return text[1:]
+    return text
+
+
+def band_text(p50: float, p5: float, p95: float, digits: int = 4) -> str:
+    """A Monte Carlo band as ``'P50 (P5 to P95)'``, its three figures at one precision: that
+    of ``digits`` significant figures of the largest finite magnitude among them, so a band
+    that crosses zero prints its ends and centre alike (``-0.5825 (-1.008 to 0.0004)`` reads
+    ``'-0.583 (-1.008 to 0.000)'``, never a long float nor an exponent beside plain numbers).
+    A figure that rounds to zero at that precision prints without a sign (:func:`unsigned_zero`);
+    figures that are all whole at that precision print as integers. Magnitudes below 1e-3 or
+    from 1e15 print in exponent form, ``digits`` significant figures each. APPROXIMATE as
+    every printout: the exact values are the caller's attributes.
+
+    >>> band_text(50.0, 5.0, 95.0), band_text(-0.5825, -1.008, 0.0004), band_text(2.0, 1.0, 3.0)
+    ('50 (5 to 95)', '-0.583 (-1.008 to 0.000)', '2 (1 to 3)')
+    >>> band_text(-2293898.4, -10761880.2, 9057667.0), band_text(-0.0, 0.0, 0.0)
+    ('-2,293,898 (-10,761,880 to 9,057,667)', '0 (0 to 0)')
+    """
+    vals = (p50, p5, p95)
+    finite = [abs(v) for v in vals if math.isfinite(v)]
+    scale = max(finite, default=0.0)
+    if scale == 0.0:
+        return " ".join((_zero_or(p50), f"({_zero_or(p5)} to {_zero_or(p95)})"))
+    if scale < 1e-3 or scale >= 1e15:
+        def one(v: float) -> str:
+            return unsigned_zero(f"{v:.{digits - 1}e}") if math.isfinite(v) else str(v)
+    else:
+        dec = max(0, digits - 1 - math.floor(math.log10(scale)))
+        texts = [f"{v:,.{dec}f}" for v in vals if math.isfinite(v)]
+        if dec and all(t.endswith("." + "0" * dec) for t in texts):
+            dec = 0
+
+        def one(v: float) -> str:
+            return unsigned_zero(f"{v:,.{dec}f}") if math.isfinite(v) else str(v)
+    return f"{one(p50)} ({one(p5)} to {one(p95)})"
+
+
+def _zero_or(v: float) -> str:
+    """``'0'`` for a zero (either sign), the value as text otherwise (inf, nan)."""
+    return "0" if v == 0 else str(v)
+
+
 def _scaled(x: float, unit: str) -> str:
     """``x`` [unit] with an SI prefix: ``_scaled(2.1e11, "B/s")`` → ``'210 GB/s'``."""
     if math.isfinite(x):
@@ -74,11 +126,14 @@ def value_text(name: str, value: object) -> str:
     ('2 USD per GPU hour', '136,299 GPU·h', '12 T tokens')
     >>> value_text("output_tokens_per_s_per_gpu", 925.13), value_text("lm_positions", 458.0)
     ('925.1 tokens/s', '458 positions')
+    >>> value_text("max_concurrency", 2096), value_text("running_requests", 256.0)
+    ('2,096 requests', '256 requests')
     """
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return repr(value) if isinstance(value, str) else str(value)
+    requests = name in ("concurrency", "requests") or name.endswith(("_concurrency", "_requests"))
     if isinstance(value, int):
-        return f"{value:,}"
+        return f"{value:,} requests" if requests else f"{value:,}"
     if isinstance(value, dict) and value and all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                                  for v in value.values()):
         return ", ".join(f"{k} {value_text(name, float(v))}" for k, v in value.items())
@@ -124,6 +179,8 @@ def value_text(name: str, value: object) -> str:
         return f"{sig(x)} years"
     if name == "months":
         return f"{sig(x)} months"
+    if requests:
+        return f"{sig(x)} requests"
     if name == "positions" or name.endswith("_positions"):
         return f"{sig(x)} positions"
     if name in ("mfu", "goodput", "irr", "utilization", "waste") or name.endswith(("_fraction", "_share", "_availability", "_utilization")):

@@ -310,7 +310,7 @@ def _resolve(kind: str, table, name: object) -> dict[str, Any]:
     idx = _index(table, kind)
     canon = idx.get(name.strip().lower())
     if canon is None:
-        raise unknown(kind, name, table["name"].to_list())
+        raise unknown(kind, name, table["name"].to_list(), aliases=idx)
     return table.filter(table["name"] == canon).row(0, named=True)
 
 

@@ -7,7 +7,7 @@ import difflib
 import re
 import unicodedata
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 _NUMPY_REPR = re.compile(r"\b(?:np|numpy)\.(?:float|int|uint|complex|longdouble|double|single|half|bool_?|str_)"
                          r"\d*\(([^()]*)\)")
@@ -146,18 +146,70 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().lower()
 
 
-def nearest(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
-    """The closest valid names to ``name`` (case-insensitive, Unicode compatibility forms and
-    outer whitespace folded), best first; none for a blank name."""
+_MAKERS = frozenset({"nvidia", "amd", "instinct", "mellanox", "pensando", "meta", "hgx", "dgx"})
+"""Maker and product-line words a typed name often carries and a catalog name leaves out
+('NVIDIA H100 SXM', 'AMD Instinct MI300X', 'Mellanox ConnectX-7'): :func:`squash` drops them."""
+
+
+def squash(text: str) -> str:
+    """``text`` reduced for comparing names in suggestions: :func:`_fold`, an organisation
+    prefix before '/' dropped ('meta-llama/Llama-3.1-405B'), maker words dropped
+    (:data:`_MAKERS`), then every character that is not a letter or a digit dropped, so that
+    'H100 SXM', 'h100_sxm' and 'H100-SXM' read alike. Used to rank suggestions only; a lookup
+    never accepts a name by it.
+
+    >>> squash("NVIDIA H100 SXM"), squash("meta-llama/Llama-3.1-405B"), squash("CX7-400")
+    ('h100sxm', 'llama31405b', 'cx7400')
+    """
+    key = _fold(text).rsplit("/", 1)[-1]
+    words = [w for w in re.split(r"[^0-9a-z]+", key) if w]
+    kept = [w for w in words if w not in _MAKERS] or words
+    return "".join(kept)
+
+
+_MIN_PREFIX = 3
+"""Shortest squashed name that counts as a prefix match in :func:`nearest` [characters]
+('cx7' in 'CX7-400'; a two-character alias such as '1t' would match too much)."""
+
+
+def nearest(name: str, valid: Iterable[str], n: int = 3,
+            aliases: Mapping[str, str] | None = None) -> list[str]:
+    """The closest valid names to ``name``, best first; none for a blank name.
+
+    ``aliases`` maps other spellings (a catalog's declared aliases) to the valid name they
+    stand for; they are matched like names and suggested as the name. Ranked in three tiers:
+    (1) names and aliases equal to ``name`` after :func:`squash` (case, punctuation, spaces,
+    maker words and an organisation prefix ignored: 'ConnectX7', 'nvidia h100 sxm'); (2) those
+    of which one squashed form starts the other ('cx7' starts 'CX7-400', 'mi300' starts
+    'MI300X'), longest shared start first; (3) difflib's close matches on the folded
+    (case-insensitive, Unicode-compatible) forms, or failing those the names and aliases one
+    contains the other. An approximation of "what the user meant": it only ranks
+    suggestions, it never accepts a name.
+    """
     valid = list(valid)
-    lower = {_fold(v): v for v in valid}
-    key = _fold(str(name))
-    if not key:
+    if not _fold(str(name)):
         return []
-    hits = difflib.get_close_matches(key, list(lower), n=n, cutoff=0.4)
+    pairs = [(v, v) for v in valid] + [(a, c) for a, c in (aliases or {}).items() if c in valid]
+    key = squash(str(name))
+    by_squash: dict[str, str] = {}
+    for spelling, canon in pairs:
+        by_squash.setdefault(squash(str(spelling)), canon)
+    ranked: list[str] = []
+    if key in by_squash:
+        ranked.append(by_squash[key])
+    if len(key) >= _MIN_PREFIX:
+        pref = [(min(len(k), len(key)), abs(len(k) - len(key)), c) for k, c in by_squash.items()
+                if len(k) >= _MIN_PREFIX and k != key and (key.startswith(k) or k.startswith(key))]
+        ranked += [c for _, _, c in sorted(pref, key=lambda t: (-t[0], t[1]))]
+    folded: dict[str, str] = {}
+    for spelling, canon in pairs:
+        folded.setdefault(_fold(str(spelling)), canon)
+    fk = _fold(str(name))
+    hits = difflib.get_close_matches(fk, list(folded), n=n, cutoff=0.4)
     if not hits:  # fall back to substring matches
-        hits = [k for k in lower if key in k or k in key][:n]
-    return [lower[h] for h in hits]
+        hits = [k for k in folded if fk in k or k in fk][:n]
+    ranked += [folded[h] for h in hits]
+    return list(dict.fromkeys(ranked))[:n]
 
 
 SHORT_REPR_CHARS = 80
@@ -177,11 +229,15 @@ def short_repr(value: object, limit: int = SHORT_REPR_CHARS) -> str:
     return f"{text} (a {type(value).__name__})"
 
 
-def unknown(kind: str, name: object, valid: Iterable[str], where: str = "") -> UnknownNameError:
+def unknown(kind: str, name: object, valid: Iterable[str], where: str = "",
+            aliases: Mapping[str, str] | None = None) -> UnknownNameError:
     """Build an UnknownNameError naming the value (:func:`short_repr`), the nearest valid names
-    and all valid names. A value that is not a string gets no nearest-name guess."""
+    and all valid names. A value that is not a string gets no nearest-name guess. ``aliases``
+    (other spelling -> valid name: a catalog's declared aliases) lets :func:`nearest` find the
+    name an alias-like spelling meant ('CX7-400' -> 'ConnectX-7-NDR' through the alias 'CX7');
+    the message suggests and lists valid names only."""
     valid = sorted(valid)
-    near = nearest(name, valid) if isinstance(name, str) else []
+    near = nearest(name, valid, aliases=aliases) if isinstance(name, str) else []
     hint = f" Did you mean {', '.join(repr(x) for x in near)}?" if near else ""
     loc = f" in {where}" if where else ""
     return UnknownNameError(

@@ -147,7 +147,7 @@ def host_cpu(name: str, *, where: str = "hardware.host_cpu") -> dict:
     idx, rows = _host_cpu_rows()
     canon = idx.get(name.strip().lower())
     if canon is None:
-        raise unknown("host CPU", name, list(rows), where=where)
+        raise unknown("host CPU", name, list(rows), where=where, aliases=idx)
     return dict(rows[canon])
 
 

@@ -512,7 +512,7 @@ def get(name: str) -> ModelSpec:
                               f"one of {', '.join(preset_names())}")
     key = name.strip().lower()
     if key not in lookup:
-        raise unknown("model preset", name, list(specs), where="data/models/presets.csv")
+        raise unknown("model preset", name, list(specs), where="data/models/presets.csv", aliases=lookup)
     return specs[lookup[key]]
 
 

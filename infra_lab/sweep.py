@@ -52,7 +52,7 @@ import numpy as np
 import polars as pl
 
 from . import _validate as V
-from .errors import ValidationError, named_keywords, user_stacklevel
+from .errors import ValidationError, named_keywords, short_repr, user_stacklevel
 
 __all__ = ["sweep", "grid_points", "point_seed", "point_key", "failures", "load_results",
            "RESERVED_COLUMNS"]
@@ -70,7 +70,7 @@ def _scalar(name: str, v: Any) -> Any:
         v = v.item()
     if not isinstance(v, _SCALARS):
         raise ValidationError(
-            f"grid[{name!r}] contains {v!r} ({type(v).__name__}): grid values must be "
+            f"grid[{name!r}] contains {short_repr(v)}: grid values must be "
             "numbers, strings, booleans or None (build objects inside fn from them)")
     if isinstance(v, float) and not math.isfinite(v):
         raise ValidationError(f"grid[{name!r}] contains {v!r}: values must be finite")
@@ -150,7 +150,7 @@ def grid_points(grid: Mapping[str, Sequence] | pl.DataFrame) -> list[dict[str, A
         return [{n: _scalar(n, r[n]) for n in names} for r in rows]
     if not isinstance(grid, Mapping):
         raise ValidationError(
-            f"grid = {type(grid).__name__}: expected a dict of name → list of values, or a "
+            f"grid = {short_repr(grid)}: expected a dict of name → list of values, or a "
             "polars DataFrame of points")
     if not grid:
         raise ValidationError("grid = {}: expected at least one parameter")
@@ -160,7 +160,7 @@ def grid_points(grid: Mapping[str, Sequence] | pl.DataFrame) -> list[dict[str, A
         if isinstance(vals, (str, bytes)) or not isinstance(
                 vals, (Sequence, np.ndarray, pl.Series, range)):
             raise ValidationError(
-                f"grid[{name!r}] = {vals!r}: expected a list of values (wrap a single value "
+                f"grid[{name!r}] = {short_repr(vals)}: expected a list of values (wrap a single value "
                 "in a list)")
         vals = list(vals)
         if not vals:
@@ -220,7 +220,7 @@ def _as_row(result: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
                                   "one row (or a dict)")
         result = result.row(0, named=True)
     if not isinstance(result, Mapping):
-        raise ValidationError(f"fn returned {type(result).__name__}: expected a dict of "
+        raise ValidationError(f"fn returned {short_repr(result)}: expected a dict of "
                               "outputs (name -> value, one column each), a one-row polars DataFrame "
                               "or the result of il.estimate / il.serve / il.collective (an Estimate, ServeResult or "
                               "CollectiveResult: its to_dict() scalars)")
@@ -426,7 +426,7 @@ def _client(client: Any):
             raise ValidationError(f"client = {client!r}: cannot open a dask client on this scheduler address "
                                   f"({type(e).__name__}: {e}); expected e.g. 'tcp://host:8786'") from None
     raise ValidationError(
-        f"client = {type(client).__name__}: expected None (in-process), a "
+        f"client = {short_repr(client)}: expected None (in-process), a "
         "dask.distributed.Client or a scheduler address string such as 'tcp://host:8786'")
 
 
@@ -632,7 +632,7 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
 def failures(frame: pl.DataFrame) -> pl.DataFrame:
     """The rows of a sweep result whose point failed (inputs, seed and error)."""
     if not isinstance(frame, pl.DataFrame):   # a list raised AttributeError
-        raise ValidationError(f"frame = {type(frame).__name__}: expected the result of sweep() (a polars frame)")
+        raise ValidationError(f"frame = {short_repr(frame)}: expected the result of sweep() (a polars frame)")
     if "error" not in frame.columns:
         raise ValidationError("frame has no 'error' column: expected the result of sweep()")
     failed = frame.filter(pl.col("error").is_not_null())

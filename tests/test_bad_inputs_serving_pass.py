@@ -207,7 +207,7 @@ def test_class_comparison_and_sweep_failures_name_their_own_arguments():
         with pytest.raises(ValidationError, match=r"^tokens_per_s_per_user = .*: expected a finite number > 0 "
                                                   r"\[tokens/s\]$"):
             il.serving.class_comparison(["llama3.3-70b"], ["MI300X"], tokens_per_s_per_user=bad)
-    with pytest.raises(ValidationError, match=r"^frame = list: expected the result of sweep\(\)"):
+    with pytest.raises(ValidationError, match=r"^frame = \[1\] \(a list\): expected the result of sweep\(\)"):
         il.sweep.failures([1])
     with pytest.raises(ValidationError, match="no 'error' column"):
         il.sweep.failures(pl.DataFrame({"a": [1]}))

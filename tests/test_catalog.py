@@ -343,3 +343,37 @@ def test_every_filled_peak_names_its_source_and_cross_check():
         assert "fp32" in r["note"] and ("Cross-check" in r["note"] or "DERIVED" in r["note"]), r["name"]
     for name in ("H800-SXM", "MI450X"):        # the gaps left open say why
         assert "left empty" in catalog.accelerator(name).note, name
+
+
+@pytest.mark.parametrize(("kind", "typed", "canonical"), [
+    ("accelerator", "h100", "H100-SXM"), ("accelerator", "B200 SXM", "B200"),
+    ("accelerator", " AMD Instinct MI300X ", "MI300X"), ("nic", "cx7", "ConnectX-7-NDR"),
+    ("nic", "CX8", "ConnectX-8"),
+])
+def test_a_declared_alias_is_accepted_in_any_letter_case(kind, typed, canonical):
+    """The decision: a catalog name or a declared alias (the `aliases` column), in any letter
+    case and with outer blanks, is accepted; every other spelling is only suggested."""
+    assert getattr(catalog, kind)(typed).name == canonical
+
+
+@pytest.mark.parametrize(("kind", "typed", "first"), [
+    ("accelerator", "mi300", "MI300X"),            # no alias: MI300 also names the MI300A APU
+    ("accelerator", "H100 SXM", "H100-SXM"),       # punctuation differs: suggested, not accepted
+    ("accelerator", "NVIDIA H100 SXM", "H100-SXM"),
+    ("accelerator", "H200 141GB", "H200-SXM"),     # the alias 'H200-141GB' with a blank
+    ("accelerator", "mi355", "MI355X"),
+    ("nic", "CX7-400", "ConnectX-7-NDR"),          # before: 'Vulcano-800', 'Pollara-400'
+    ("nic", "ConnectX7", "ConnectX-7-NDR"),        # before: 'ConnectX-8' first
+    ("nic", "cx-7", "ConnectX-7-NDR"),
+])
+def test_a_near_spelling_is_refused_with_the_intended_name_first(kind, typed, first):
+    with pytest.raises(UnknownNameError) as e:
+        getattr(catalog, kind)(typed)
+    assert f"Did you mean '{first}'" in str(e.value), str(e.value)
+
+
+def test_a_hardware_table_suggests_through_the_aliases_too():
+    d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+    d["hardware"]["nic"] = "CX7-400"
+    with pytest.raises(UnknownNameError, match=r"'CX7-400' in hardware\.nic\. Did you mean 'ConnectX-7-NDR'"):
+        il.Scenario.from_dict(d)

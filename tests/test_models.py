@@ -330,3 +330,17 @@ def test_model_choice_typo_names_the_nearest_value():
         ModelSpec.from_dict({"preset": "llama3-8b", "attention": "mlaa"})
     with pytest.raises(ValidationError, match=r"model\.norm = 'rms'.*did you mean 'rmsnorm'"):
         ModelSpec.from_dict({"preset": "llama3-8b", "norm": "rms"})
+
+
+def test_preset_aliases_are_accepted_and_near_spellings_suggested():
+    """A preset's name or declared alias in any letter case is accepted ('Llama-3.1-405B');
+    other spellings ('Llama 3 70B', a Hugging Face id with its organisation) are refused with
+    the intended preset first."""
+    assert models.get("Llama-3.1-405B").name == "llama3.1-405b"
+    assert models.get("llama3-70b").name == "llama3-70b"
+    for typed, first in (("Llama 3 70B", "llama3-70b"), ("meta-llama/Llama-3.1-405B", "llama3.1-405b"),
+                         ("DeepSeek-V3-0324", "deepseek-v3"), ("llama405b", "llama3.1-405b"),
+                         ("gpt-oss 120b", "gpt-oss-120b")):
+        with pytest.raises(UnknownNameError) as e:
+            models.get(typed)
+        assert f"Did you mean '{first}'" in str(e.value), str(e.value)

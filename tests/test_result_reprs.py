@@ -184,3 +184,82 @@ def test_the_remaining_economics_and_restart_results_print_readably():
     assert _lines(restart)["hang_detect_s"] == value_text("hang_detect_s", restart.hang_detect_s)
     first = deal.table.row(0, named=True)
     assert f"{first['party']}: {first['line']}" in str(deal) and str(deal).count("unknown:") == len(deal.unknowns)
+
+
+def _deal(rows):
+    import polars as pl
+
+    from infra_lab.economics.deal import DealPnL
+
+    cols = ("party", "line", "p5", "p50", "p95", "unit")
+    t = pl.DataFrame([dict(zip(cols, r, strict=True)) for r in rows]).with_columns(
+        mean=pl.col("p50"), n=pl.lit(64, dtype=pl.Int64), how=pl.lit(""))
+    return DealPnL(table=t.select("party", "line", "p5", "p50", "p95", "mean", "n", "unit", "how"))
+
+
+def test_a_deal_line_near_zero_prints_its_band_at_one_precision():
+    """A DealPnL line whose band crosses zero printed each figure to 4 significant figures of its
+    own: a P50 of 0.000123 cents beside a P95 of 1.2 read '0.0001234 (-1.008 to 1.203)' (a long
+    float), 2.5e-07 read in exponent form, and a figure that rounds to zero could read '-0'. The
+    three figures now share the precision of the largest, and zero carries no sign."""
+    deal = _deal([
+        ("IBM", "eps near zero", -1.008, 0.0001234, 1.2031, "US cents per share"),
+        ("IBM", "exponent beside plain", -0.5, 2.5e-7, 0.75, "USD"),
+        ("IBM", "negative that rounds to zero", -3.0, -0.00004, 2.0, "years"),
+        ("IBM", "signed zero", -0.0, -0.0, 0.0, "USD"),
+        ("AMD", "share", 0.0, 1e-7, 0.002, "fraction"),
+        ("IBM", "whole", 1.0, 2.0, 3.0, "years"),
+    ])
+    lines = {k.split(": ", 1)[1]: v for k, v in _lines_deal(deal).items()}
+    assert lines["eps near zero"] == "0.000 (-1.008 to 1.203) US cents per share"
+    assert lines["exponent beside plain"] == "0.0000 (-0.5000 to 0.7500) USD"
+    assert lines["negative that rounds to zero"] == "0 (-3 to 2) years"      # whole at that precision
+    assert lines["signed zero"] == "0 (0 to 0) USD"
+    assert lines["share"] == "0.0000 (0.0000 to 0.2000) %"
+    assert lines["whole"] == "2 (1 to 3) years"
+    text = str(deal)
+    assert not LONG_FLOAT.search(text) and "-0 " not in text and "-0." + "0" * 3 + " " not in text
+    assert not re.search(r"\de[-+]\d", text), text
+
+
+def _lines_deal(deal) -> dict[str, str]:
+    """DealPnL's 'party: line  band unit' rows (names hold blanks: split on two or more)."""
+    out = {}
+    for line in str(deal).splitlines()[1:]:
+        parts = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        if len(parts) == 2 and not line.strip().startswith(("(", "unknown:")):
+            out[parts[0]] = parts[1]
+    return out
+
+
+def test_the_real_deal_printout_has_no_long_float_and_no_signed_zero_for_any_seed():
+    """The printout test with 64 draws could meet a line near zero (IBM's EPS lines cross it);
+    over several seeds none prints a long float, an exponent or a '-0'."""
+    for seed in range(6):
+        text = str(il.economics.deal_pnl(1e6, n=64, seed=seed))
+        assert not LONG_FLOAT.search(text), text
+        assert not re.search(r"(?<![\w.])-0(?:\.0+)?(?![\d.])", text), text
+        assert not re.search(r"\d\.\d+e[-+]\d", text), text
+
+
+def test_band_prints_its_figures_at_one_precision_and_fmt_drops_a_signed_zero():
+    from infra_lab._repr import band_text, unsigned_zero
+    from infra_lab.economics.uncertainty import Band
+
+    assert str(Band(5.0, 50.0, 95.0, 50.0, 101)).splitlines()[0] == "Band: 50 (5 to 95)"
+    assert str(Band(-1.0, 0.0004, 1.5, 0.1, 9)).splitlines()[0] == "Band: 0.000 (-1.000 to 1.500)"
+    assert Band(-0.5, -0.001, 0.5, 0.0, 9).fmt() == "0.00 (-0.50 to 0.50)"       # was '-0.00 (…)'
+    assert Band(-0.004, -0.001, -0.0, 0.0, 9).fmt("{:.1%}") == "-0.1% (-0.4% to 0.0%)"
+    assert unsigned_zero("-0.00") == "0.00" and unsigned_zero("-0.01") == "-0.01"
+    assert band_text(float("inf"), 3.687, float("inf")) == "inf (3.687 to inf)"
+    assert band_text(2e-5, 1e-5, 3e-5) == "2.000e-05 (1.000e-05 to 3.000e-05)"
+
+
+def test_request_counts_print_with_their_unit():
+    """ServeResult printed `max_concurrency  2,096` and `running_requests  256` with no unit
+    (the CLI's table says requests); every request count now says so."""
+    r = il.serve(il.load_scenario("maia-class-serving-mi300x"))
+    lines = _lines(r)
+    assert lines["max_concurrency"] == f"{r.max_concurrency:,} requests"
+    assert lines["running_requests"].endswith(" requests") and lines["gpus"] == f"{r.gpus:,}"
+    assert value_text("concurrency", 64) == "64 requests" and value_text("running_requests", 12.5) == "12.5 requests"

@@ -333,3 +333,19 @@ def test_an_edit_of_to_dict_s_hardware_table_refused_for_a_derived_key_says_why(
     with pytest.raises(ValidationError, match=r"^hardware\.gpus_per_node = 9") as e:
         il.Scenario.from_dict(d)
     assert "to_dict" not in str(e.value)
+
+
+def test_print_shows_the_tables_as_toml_and_repr_stays_one_line():
+    """`print(sc)` (and `sc` at the end of a notebook cell) showed the dataclass repr: one line
+    of about 1,200 characters. It prints the TOML tables now, which read back to the scenario."""
+    import textwrap
+    import tomllib
+
+    for name in ("zaya1-ibm-mi300x", "maia-class-serving-mi300x"):
+        sc = il.load_scenario(name)
+        lines = str(sc).splitlines()
+        assert lines[0] == f"Scenario {name!r} ({sc.kind}): its tables as TOML", lines[0]
+        assert lines[-1].strip().startswith("(exact values")
+        body = textwrap.dedent("\n".join(lines[1:-1]))
+        assert il.Scenario.from_dict(tomllib.loads(body)) == sc
+        assert "\n" not in repr(sc) and repr(sc).startswith("Scenario(name=")

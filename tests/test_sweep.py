@@ -125,7 +125,7 @@ def test_failing_point_reported_with_inputs_not_lost():
 def test_bad_return_is_a_reported_failure():
     with pytest.warns(UserWarning, match="expected a dict"):
         df = il.sweep(lambda x: [x], {"x": [1, 2]}, progress=False)
-    assert df["error"].str.contains("fn returned list").all()
+    assert df["error"].str.contains(r"fn returned \[\d\] \(a list\)").all()   # the value, not only its type
     with pytest.warns(UserWarning, match="clashes"):
         df = il.sweep(lambda x: {"x": x}, {"x": [1]}, progress=False)
 
@@ -210,7 +210,7 @@ def test_validation_errors():
         il.sweep(noisy, {"x": [1]}, seed="1")
     with pytest.raises(ValidationError, match="chunk_size"):
         il.sweep(noisy, {"x": [1]}, chunk_size=0)
-    with pytest.raises(ValidationError, match="client = int"):
+    with pytest.raises(ValidationError, match=r"client = 4: expected None"):   # the value, not "int"
         il.sweep(noisy, {"x": [1]}, client=4)
     with pytest.raises(ValidationError, match="progress"):
         il.sweep(noisy, {"x": [1]}, progress="yes")
@@ -359,3 +359,20 @@ def test_out_named_like_a_file_is_refused(tmp_path):
     (tmp_path / "old.parquet").mkdir()
     assert il.sweep(_double, {"x": [1]}, out=tmp_path / "old.parquet", progress=False)["y"].to_list() == [2]
     assert il.sweep(_double, {"x": [1]}, out=tmp_path / "run.v2", progress=False)["y"].to_list() == [2]
+
+
+@pytest.mark.parametrize(("grid", "shown"), [
+    ([("nodes", [32, 64])], r"grid = \[\('nodes', \[32, 64\]\)\] \(a list\)"),
+    ("nodes", r"grid = 'nodes'"),
+    (128, r"grid = 128"),
+])
+def test_a_grid_that_is_not_a_mapping_is_refused_naming_its_value(grid, shown):
+    """`il.sweep(fn, [("nodes", [32, 64])])` said "grid = list: expected a dict …": the type,
+    not the value typed; the message now quotes the value (and its type when not a scalar)."""
+    with pytest.raises(ValidationError, match=shown + r": expected a dict of name → list of values"):
+        il.sweep(lambda nodes: {"y": nodes}, grid, progress=False)
+
+
+def test_a_grid_value_that_is_an_object_is_named_with_its_type():
+    with pytest.raises(ValidationError, match=r"grid\['x'\] contains \(1, 2\) \(a tuple\): grid values must be"):
+        il.sweep(lambda x: {"y": 1}, {"x": [(1, 2)]}, progress=False)

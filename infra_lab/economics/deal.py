@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import catalog
-from .._repr import Printout, sig
+from .._repr import Printout, band_text
 from ..errors import ValidationError, unknown
 from . import _validate as V
 from . import uncertainty as U
@@ -70,11 +70,13 @@ class DealPnL(Printout):
         return U.Band(r["p5"], r["p50"], r["p95"], r["mean"], r["n"])
 
     def _printout(self) -> str:
-        """One line per party and line: P50 (P5–P95) and the unit, 4 significant figures; the
-        unknowns; the exact values are ``table``."""
+        """One line per party and line: P50 (P5 to P95) and the unit, the three figures at one
+        precision (4 significant figures of the largest, :func:`~infra_lab._repr.band_text`: a
+        band that crosses zero prints no long float, exponent or '-0'); the unknowns; the exact
+        values are ``table``."""
         def text(r: dict) -> str:   # a fraction as a percentage (0.003103 reads 0.3103 %)
             k, unit = (100.0, "%") if r["unit"] == "fraction" else (1.0, r["unit"])
-            return f"{sig(k * r['p50'])} ({sig(k * r['p5'])} to {sig(k * r['p95'])}) {unit}"
+            return f"{band_text(k * r['p50'], k * r['p5'], k * r['p95'])} {unit}"
 
         rows = [(f"{r['party']}: {r['line']}", text(r)) for r in self.table.iter_rows(named=True)]
         width = max((len(a) for a, _ in rows), default=0)

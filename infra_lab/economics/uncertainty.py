@@ -315,7 +315,8 @@ class Band(Printout):
 
     def fmt(self, fmt: str = "{:,.2f}", scale: float = 1.0) -> str:
         """'P50 (P5–P95)' as text, values divided by ``scale``; a band with a negative end reads
-        'P50 (P5 to P95)' (an IRR of '-4% (-15%–13%)' was hard to read)."""
+        'P50 (P5 to P95)' (an IRR of '-4% (-15%–13%)' was hard to read). A figure that rounds
+        to zero in ``fmt`` prints without a sign ('0.00', not '-0.00')."""
         if not isinstance(fmt, str):
             raise ValidationError(f"fmt = {fmt!r}: expected a format string such as '{{:,.2f}}'")
         scale = V.positive("scale", scale)
@@ -323,14 +324,20 @@ class Band(Printout):
             fmt.format(1.0)
         except (ValueError, IndexError, KeyError) as e:
             raise ValidationError(f"fmt = {fmt!r}: not a format string for one number ({e})") from None
+        from .._repr import unsigned_zero
+
+        def one(x: float) -> str:   # a figure that rounds to zero reads '0.00', not '-0.00'
+            return unsigned_zero(fmt.format(x / scale))
+
         sep = " to " if min(self.p5, self.p95) < 0 else "–"
-        return f"{fmt.format(self.p50 / scale)} ({fmt.format(self.p5 / scale)}{sep}{fmt.format(self.p95 / scale)})"
+        return f"{one(self.p50)} ({one(self.p5)}{sep}{one(self.p95)})"
 
     def _printout(self) -> str:
-        """The band as :meth:`fmt` reads it (4 significant figures) over its fields."""
-        from .._repr import readable, sig
+        """The band (its three figures at one precision, :func:`~infra_lab._repr.band_text`) over
+        its fields."""
+        from .._repr import band_text, readable
 
-        return readable(self, title=f"{sig(self.p50)} ({sig(self.p5)} to {sig(self.p95)})",
+        return readable(self, title=band_text(self.p50, self.p5, self.p95),
                         footer="exact values: the attributes")
 
     def as_dict(self) -> dict[str, float]:

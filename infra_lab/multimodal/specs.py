@@ -867,7 +867,7 @@ def encoder(name: str) -> EncoderSpec:
         raise ValidationError(f"encoder = {name!r}: expected a preset name (string)")
     key = name.strip().lower()
     if key not in lookup:
-        raise unknown("encoder preset", name, list(specs), where="data/models/encoders.csv")
+        raise unknown("encoder preset", name, list(specs), where="data/models/encoders.csv", aliases=lookup)
     return specs[lookup[key]]
 
 
@@ -924,7 +924,7 @@ def system(name_or_table: str | dict | MultimodalSpec) -> MultimodalSpec:
     specs, lookup = _systems()
     key = name_or_table.strip().lower()
     if key not in lookup:
-        raise unknown("multimodal preset", name_or_table, list(specs), where="data/models/multimodal.csv")
+        raise unknown("multimodal preset", name_or_table, list(specs), where="data/models/multimodal.csv", aliases=lookup)
     return specs[lookup[key]]
 
 

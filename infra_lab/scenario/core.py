@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._repr import Printout
 from ..errors import InfraLabError, ValidationError, unknown
 from ._checks import _check_keys
 from .hardware_table import HardwareConfig, updated_table, warn_node_size
@@ -23,7 +24,7 @@ from .training_table import PRECISIONS, TrainingConfig, check_recompute_num_laye
 
 
 @dataclass(frozen=True)
-class Scenario:
+class Scenario(Printout):
     """A validated training or serving scenario (the contract in docs/ARCHITECTURE.md).
 
     Attributes
@@ -56,10 +57,10 @@ class Scenario:
     ...     "parallelism": {"tp": 2}})
     >>> sc.kind, sc.hardware.world_size, sc.parallelism.dp, sc.stack
     ('training', 8, 4, 'megatron-core-cuda')
-    >>> il.Scenario.from_dict({**sc.to_dict(), "hardware": {"accelerator": "H10"}})
+    >>> il.Scenario.from_dict({**sc.to_dict(), "hardware": {"accelerator": "NVIDIA H100 SXM"}})
     Traceback (most recent call last):
     ...
-    infra_lab.errors.UnknownNameError: unknown accelerator 'H10' in hardware.accelerator. Did you mean 'H100-SXM'? Valid: ...
+    infra_lab.errors.UnknownNameError: unknown accelerator 'NVIDIA H100 SXM' in hardware.accelerator. Did you mean 'H100-SXM', ...? Valid: ...
     """
 
     name: str
@@ -551,6 +552,18 @@ class Scenario:
             return tomli_w.dumps(_drop_none(self.to_dict(), ""))
         except (TypeError, ValueError) as e:  # a value TOML cannot hold (tomli-w's own message)
             raise ValidationError(f"scenario {self.name!r}: cannot be written to TOML ({e})") from None
+
+    def _printout(self) -> str:
+        """``print(sc)`` and a notebook's display: the scenario's tables as :meth:`to_toml` writes
+        them, under a title naming it and its kind (the repr, which errors quote, stays the
+        dataclass's one line)."""
+        try:
+            body = self.to_toml().rstrip()
+        except ValidationError:   # a value TOML cannot hold: the tables as Python sees them
+            body = repr(self.to_dict())
+        return (f"Scenario {self.name!r} ({self.kind}): its tables as TOML\n"
+                + "\n".join(f"  {line}" if line else "" for line in body.splitlines())
+                + "\n  (exact values: the attributes, or .to_dict(); a file: .to_toml())")
 
     def replace(self, **tables: dict) -> Scenario:
         """A new validated Scenario with some keys changed, e.g.

@@ -618,12 +618,13 @@ def _follow_refused_domain(out: dict, keys: tuple[str, ...]) -> None:
 def _catalog_name(key: str, name: str) -> str:
     """The canonical catalog name of ``hardware.<key>`` (``accelerator`` or ``nic``); an unknown
     name is reported with the field's dotted path, the nearest valid names and all of them."""
-    canon, names, kind = ((catalog.canonical_accelerator, catalog.accelerator_names, "accelerator")
-                          if key == "accelerator" else (catalog.canonical_nic, catalog.nic_names, "NIC"))
+    canon, names, kind, table = ((catalog.canonical_accelerator, catalog.accelerator_names, "accelerator",
+                                  catalog.accelerators) if key == "accelerator"
+                                 else (catalog.canonical_nic, catalog.nic_names, "NIC", catalog.nics))
     try:
         return canon(name)
     except UnknownNameError:
-        raise unknown(kind, name, names(), where=f"hardware.{key}") from None
+        raise unknown(kind, name, names(), where=f"hardware.{key}", aliases=catalog._index(table(), kind)) from None
 
 
 def integrated_host(accelerator: Any) -> str | None:
