@@ -86,6 +86,9 @@ from .inference import (  # noqa: F401
     max_inference_batch,
     tp_accepted,
     tp_sizes,
+    training_etp_accepted,
+    training_tp_accepted,
+    training_tp_sizes,
 )
 from .largest import LARGEST_BY, MAX_LAYERS, largest_model, model_families  # noqa: F401
 from .pipeline import (  # noqa: F401
@@ -153,6 +156,9 @@ __all__ = [
     "kv_share_per_gpu",
     "tp_accepted",
     "tp_sizes",
+    "training_etp_accepted",
+    "training_tp_accepted",
+    "training_tp_sizes",
     "kv_bytes_per_token",
     "kv_cached_tokens",
     "weight_bytes",

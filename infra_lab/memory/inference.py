@@ -6,6 +6,7 @@ largest batch that fits (:func:`max_inference_batch`).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import polars as pl
@@ -244,6 +245,151 @@ def check_tp(spec, tp: int, field: str = "tp") -> int:
                f"(each GPU holds whole KV heads, replicated when tp exceeds them; vLLM and SGLang refuse "
                f"otherwise)")
     raise ValidationError(f"{field} = {tp}: {why}; allowed {', '.join(map(str, tp_sizes(spec)))}")
+
+
+TRAINING_TP_RULE_URLS = {
+    "megatron": "https://github.com/NVIDIA/Megatron-LM/blob/d98e8a64ddf34856e74b24714e3bedb2f5a39553/"
+                "megatron/core/transformer/transformer_config.py#L1446-L1468",
+    "torchtitan": "https://github.com/pytorch/torchtitan/blob/b5bcd76c66d0acb1a08b176d9639425bc55e0b2a/"
+                  "torchtitan/models/common/decoder.py#L185-L199",
+}
+"""The tensor-parallel rule of the training frameworks in their source, by framework family.
+Megatron-Core's ``TransformerConfig.__post_init__`` raises unless ``num_attention_heads`` is a
+multiple of ``tensor_model_parallel_size`` and ``num_query_groups`` (the KV heads; set to the
+attention heads when not given, as for MHA and MLA) is a multiple *or a divisor* of it: the
+"or a divisor" half (QKV activation sub-sharding, KV heads replicated) arrived in Megatron-LM
+commit f7dfb9979519b5397d98512aef223bae214e40df (2025-12-06, PR #2565); before it
+``num_query_groups % tensor_model_parallel_size == 0`` alone. Primus trains on Megatron-LM as
+a submodule (pinned at d3528a21301db2d12e92912b3ec025dc8a2ed4d6, 2026-03, which has the
+relaxed rule) and adds no check of its own. torchtitan's decoder ``Config.update_from_config``
+raises unless ``tensor_parallel_degree`` divides ``n_heads`` and ``n_kv_heads`` (the heads when
+the attention has no KV heads, as DeepSeek-V3's MLA): no replication of KV heads. The source
+of :func:`training_tp_accepted`."""
+
+TRAINING_TP_FAMILIES = ("megatron", "torchtitan")
+"""The framework families whose tensor-parallel rule :func:`training_tp_accepted` knows, matched
+in a training stack's ``framework`` (data/stack_info.csv)."""
+
+
+def training_tp_family(stack: str) -> str:
+    """The framework family (:data:`TRAINING_TP_FAMILIES`) of training stack ``stack``, read
+    from its ``framework`` in data/stack_info.csv; a stack of another framework is refused
+    naming the families known."""
+    if not isinstance(stack, str):
+        from .. import stacks
+
+        stacks.canonical(stack, "training", "stack")    # its error names the field and the stacks
+    return _training_tp_family(stack)
+
+
+@functools.lru_cache(maxsize=64)
+def _training_tp_family(stack: str) -> str:
+    from .. import stacks
+
+    name = stacks.canonical(stack, "training", "stack")
+    fw = stacks.info(name)["framework"]
+    for fam in TRAINING_TP_FAMILIES:
+        if fam in fw.lower():
+            return fam
+    raise ValidationError(f"stack = {name!r} ({fw}): no tensor-parallel rule is known for this framework; "
+                          f"allowed frameworks: {', '.join(TRAINING_TP_FAMILIES)}")
+
+
+def training_tp_accepted(spec, tp: int, stack: str) -> bool:
+    """Whether the training framework of ``stack`` runs the model's attention over ``tp``
+    tensor-parallel GPUs (:data:`TRAINING_TP_RULE_URLS`). Megatron-Core (the megatron-* stacks,
+    Primus included) takes the serving engines' rule, :func:`tp_accepted`: ``tp`` divides the
+    attention heads and divides the KV heads or is a multiple of them. torchtitan refuses the
+    multiple: ``tp`` divides the attention heads and the KV heads. Both split MHA's heads (KV heads
+    = heads) and DeepSeek's MLA (no KV heads; Megatron-Core's query groups = heads) by the heads
+    rule alone. The one owner of the training rule: the Scenario's ``parallelism.tp`` check and
+    ``il.search``'s tensor-parallel sizes read it.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> m = il.models.get("llama3-70b")                        # 64 heads, 8 KV heads
+    >>> training_tp_accepted(m, 16, "megatron-core-cuda"), training_tp_accepted(m, 16, "torchtitan-cuda")
+    (True, False)
+    """
+    fam = training_tp_family(stack)
+    if fam == "megatron":
+        return tp_accepted(spec, tp)
+    spec = _spec(spec)
+    tp = V.integer("tp", tp)
+    if tp < 1 or spec.heads % tp:
+        return False
+    kv = spec.kv_heads
+    return spec.attention == "mla" or kv <= 0 or kv % tp == 0
+
+
+def training_tp_sizes(spec, stack: str) -> list[int]:
+    """Every tensor-parallel size :func:`training_tp_accepted` takes for the model on ``stack``'s
+    framework [GPUs], ascending.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.memory.training_tp_sizes("qwen3-235b-a22b", "torchtitan-cuda")   # 64 heads, 4 KV heads
+    [1, 2, 4]
+    """
+    spec = _spec(spec)
+    return [t for t in range(1, spec.heads + 1) if training_tp_accepted(spec, t, stack)]
+
+
+def check_training_tp(spec, tp: int, stack: str, field: str = "parallelism.tp") -> int:
+    """``tp`` when :func:`training_tp_accepted`, else a :class:`~infra_lab.errors.ValidationError`
+    naming ``field``, the value, the model's attention and KV heads, the framework and which half
+    of its rule ``tp`` breaks, and the sizes allowed (:func:`training_tp_sizes`)."""
+    if training_tp_accepted(spec, tp, stack):
+        return tp
+    spec = _spec(spec)
+    fam = training_tp_family(stack)
+    fw = "Megatron-Core" if fam == "megatron" else "torchtitan"
+    name = spec.name or "the model"
+    kv = spec.kv_heads
+    gqa = spec.attention != "mla" and kv > 0
+    kvs = f" ({kv} KV heads)" if gqa and kv != spec.heads else ""
+    if spec.heads % tp:
+        why = (f"tensor parallelism splits the {spec.heads} attention heads of {name}{kvs} over the GPUs, so "
+               f"tp must divide them ({fw}, stack {stack!r}, refuses otherwise)")
+    elif fam == "megatron":
+        why = (f"{tp} divides the {spec.heads} attention heads of {name} but neither divides its {kv} KV heads "
+               f"(query groups) nor is a multiple of them ({fw}, stack {stack!r}, refuses otherwise)")
+    else:
+        why = (f"{tp} divides the {spec.heads} attention heads of {name} but not its {kv} KV heads ({fw}, stack "
+               f"{stack!r}, shards whole KV heads and does not replicate them; Megatron-Core stacks take a "
+               f"multiple of the KV heads)")
+    raise ValidationError(f"{field} = {tp}: {why}; allowed {', '.join(map(str, training_tp_sizes(spec, stack)))}")
+
+
+TORCHTITAN_ETP_URL = ("https://github.com/pytorch/torchtitan/blob/a2b5ee66ccb7dec7f4d746832b62780c94152d13/"
+                      "torchtitan/distributed/parallel_dims.py#L77-L78")
+"""torchtitan's ``ParallelDims._validate`` before expert tensor parallelism was deprecated
+(commit c4b409af2bc7e9ad162531a708050ef53c79a9fb, 2026-04-30, PR #3167, is the next one):
+``if ep > 1: assert etp == tp or etp == 1`` ("Currently we only support ETP=TP or ETP=1").
+Megatron-Core takes any expert tensor-parallel size whose expert layout fits the ranks
+(``initialize_model_parallel``: the world size a multiple of etp·ep·pp, i.e. ep·etp dividing
+tp·cp·dp, the Scenario's ``ParallelismConfig`` check). The source of
+:func:`training_etp_accepted`."""
+
+
+def training_etp_accepted(etp: int, tp: int, ep: int, stack: str) -> bool:
+    """Whether the training framework of ``stack`` lays routed experts out over ``etp``
+    expert tensor-parallel GPUs next to ``tp`` tensor- and ``ep`` expert-parallel ones
+    (:data:`TORCHTITAN_ETP_URL`): torchtitan only etp = 1 or etp = tp when ep > 1;
+    Megatron-Core any etp (its layout rule, ep·etp dividing tp·cp·dp, is the
+    Scenario's ``parallelism.ep·etp`` check and il.search's enumeration). The one owner of the
+    rule: the Scenario's ``parallelism.etp`` check and ``il.search``'s etp values read it.
+
+    Examples
+    --------
+    >>> training_etp_accepted(2, 4, 8, "torchtitan-cuda"), training_etp_accepted(2, 4, 8, "megatron-core-cuda")
+    (False, True)
+    """
+    if training_tp_family(stack) == "megatron" or ep <= 1:
+        return True
+    return etp in (1, tp)
 
 
 def _tp_gpus(spec, gpus) -> int:

@@ -193,9 +193,13 @@ class Scenario(Printout):
     def _check_consistency(self, plan: bool = True) -> None:
         """The tables against each other: the plan (unless ``plan`` is False: a scenario for
         il.search), the stack, activation offloading and the multimodal keys."""
+        tr = self.training
+        if tr.stack is not None:   # before the plan: its tensor-parallel rule is the stack's framework's
+            from .. import stacks
+
+            stacks.check_stack(tr.stack, self.hardware.accelerator, "training", where="training.stack")
         if plan:
             self._check_plan()
-        tr = self.training
         from ..models import check_context
 
         check_context(self.model_spec, "training.seq_len", tr.seq_len, tr.seq_len)
@@ -212,10 +216,6 @@ class Scenario(Printout):
                 f"training.fp8_scaling = 'block': {self.hardware.accelerator} has no block-scaled (MX) matrix "
                 "instructions (they come with the FP4 ones: NVIDIA Blackwell, AMD CDNA 4; no sourced dense fp4 "
                 "peak), so torchao's MXFP8 recipe does not run on it; allowed: 'tensor', 'row'")
-        if tr.stack is not None:
-            from .. import stacks
-
-            stacks.check_stack(tr.stack, self.hardware.accelerator, "training", where="training.stack")
         if tr.offload_modules is not None:
             # fine-grained activation offloading is Megatron-Core's (Megatron-LM and its ROCm forks)
             self._megatron_only(f"training.offload_modules = {list(tr.offload_modules)!r}",
@@ -329,8 +329,15 @@ class Scenario(Printout):
             )
         if p.etp > 1 and not spec.experts:
             raise ValidationError(f"parallelism.etp = {p.etp}: the model has no experts (dense); allowed etp = 1")
-        if spec.heads % p.tp:
-            raise ValidationError(f"parallelism.tp = {p.tp}: must divide the model's {spec.heads} attention heads")
+        from ..memory.inference import training_etp_accepted
+
+        if not training_etp_accepted(p.etp, p.tp, p.ep, self.stack):
+            raise ValidationError(
+                f"parallelism.etp = {p.etp}: with ep = {p.ep} > 1 the training stack {self.stack!r} (torchtitan) "
+                f"takes an expert tensor-parallel size of 1 or tp only; allowed etp = 1 or {p.tp}")
+        from ..memory.inference import check_training_tp
+
+        check_training_tp(spec, p.tp, self.stack)   # heads, and KV heads as the stack's framework splits them
         if tr.seq_len % p.cp:
             raise ValidationError(f"parallelism.cp = {p.cp}: must divide training.seq_len = {tr.seq_len}")
 

@@ -382,10 +382,10 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     """Heads, tail, context and layout tables of one search (memoised: the collective times
     of every (layout, micro-batch) are computed once per scenario and constraints)."""
     cons = {k: list(v) if isinstance(v, tuple) else v for k, v in cons_t}
-    layouts, heads, tail = _enumerate(sc, cons)
+    layouts, heads, tail = _enumerate(sc, cons, stack)
     if heads.shape[0] == 0 or tail.shape[0] == 0:
-        _name_unreachable_bound(sc, cons)
-        _name_batch_without_plan(sc, cons)
+        _name_unreachable_bound(sc, cons, stack)
+        _name_batch_without_plan(sc, cons, stack)
         raise ValidationError(
             f"search: no consistent plan satisfies the constraints {cons!r} together for "
             f"{sc.hardware.world_size} GPUs (global_batch {sc.training.global_batch}, "
@@ -419,7 +419,7 @@ def _v_tables(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     vp = 2; :func:`infra_lab.training.context._stage_tables`); the collective tables are the
     search's."""
     cons = {k: list(v) if isinstance(v, tuple) else v for k, v in cons_t}
-    layouts, _, _ = _enumerate(sc, cons)
+    layouts, _, _ = _enumerate(sc, cons, stack)
     _, _, ctx, (_, _, comm, xtab) = _prepared(sc, cons_t, stack, params_t)
     lay, ncand = _stage_tables(ctx, layouts, sc.training.recompute_num_layers, PP_SCHEDULES.index("zbv"))
     for a in (lay, ncand):
@@ -435,7 +435,7 @@ def _fsdp_variant(sc: Scenario, cons_t: tuple, stack, params_t: tuple, fsdp: boo
     DDP's hook adds each gradient to the main-grad buffer, PyTorch FSDP has no such buffer and
     Megatron-FSDP copies into it). The plans, layouts and collective tables are the search's."""
     cons = {k: list(v) if isinstance(v, tuple) else v for k, v in cons_t}
-    layouts, _, _ = _enumerate(sc, cons)
+    layouts, _, _ = _enumerate(sc, cons, stack)
     _, _, ctx, _ = _prepared(sc, cons_t, stack, params_t)
     var = _context(sc, ctx.tps, ctx.mbss, ctx.cps, stack, dict(params_t) if params_t is not None else None,
                    fsdp=fsdp, pipeline_schedule=False)
@@ -520,7 +520,8 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     """Every consistent parallel plan for the scenario's model and cluster, best first.
 
     Enumerates tp (divisors of the world ≤ the scale-up domain, or beyond it with
-    ``tp_across_domains``, dividing the heads), pp
+    ``tp_across_domains``, that the stack's framework splits the attention heads and KV heads
+    over: :func:`infra_lab.memory.training_tp_accepted`), pp
     (any divisor of the remaining ranks up to the layer count: stages need not be equal),
     vp (1 … layers/pp; a pipeline plan only with micro-batches per step
     global_batch / (micro_batch·dp) that the stack's schedule accepts:

@@ -103,14 +103,19 @@ def _allowed(name: str, values, cons: dict, why: str, strict: bool = True) -> li
     return vals
 
 
-def _domains(sc: Scenario, tp_across_domains: bool = False) -> dict[str, list[int]]:
+def _domains(sc: Scenario, tp_across_domains: bool = False, stack: str | None = None) -> dict[str, list[int]]:
     """Values each plan key can take on this model and cluster, before combining them
     (for error messages naming what is allowed). tp stays within the scale-up domain unless
-    ``tp_across_domains`` (search's option: tensor-parallel groups over the scale-out NICs)."""
+    ``tp_across_domains`` (search's option: tensor-parallel groups over the scale-out NICs), and
+    is a size the framework of ``stack`` (None: the scenario's) splits the attention heads and
+    KV heads over (:func:`infra_lab.memory.training_tp_accepted`)."""
+    from ..memory.inference import training_tp_accepted
+
     spec, hw, tr = sc.model_spec, sc.hardware, sc.training
     W, D, L = hw.world_size, hw.domain_gpus, spec.layers
+    name = sc.stack if stack is None else stack
     return {
-        "tp": [d for d in _divisors(W) if (tp_across_domains or d <= D) and spec.heads % d == 0],
+        "tp": [d for d in _divisors(W) if (tp_across_domains or d <= D) and training_tp_accepted(spec, d, name)],
         "pp": [d for d in _divisors(W) if d <= L],
         "vp": list(range(1, min(L, DEFAULT_MAX["vp"]) + 1)),
         "cp": [d for d in _divisors(W) if tr.seq_len % d == 0],
@@ -121,49 +126,67 @@ def _domains(sc: Scenario, tp_across_domains: bool = False) -> dict[str, list[in
     }
 
 
-_WHY = {"tp": "divisors of the GPUs up to the job's scale-up domain that divide the attention heads; "
-              "beyond the domain with tp_across_domains=True",
+_WHY = {"tp": "divisors of the GPUs up to the job's scale-up domain that the training framework splits the "
+              "attention heads and KV heads over; beyond the domain with tp_across_domains=True",
         "pp": "divisors of the GPUs up to the layer count", "vp": "1 up to layers/pp (default max 8)",
         "cp": "divisors of the GPUs that divide seq_len", "dp": "divisors of the GPUs that divide global_batch",
         "ep": "divisors of the expert count", "etp": "divisors of the GPUs within the scale-up domain (MoE only)",
         "micro_batch": "divisors of global_batch"}
 
 
-def _why(key: str, sc: Scenario, tp_across_domains: bool = False, bad=()) -> str:
+def _why(key: str, sc: Scenario, tp_across_domains: bool = False, bad=(), stack: str | None = None) -> str:
     """What the values of plan key ``key`` are (:data:`_WHY`). For tp it names the model's head
-    count and offers ``tp_across_domains=True`` only where that option would allow the values
-    asked (``bad``): not again when it is set, nor for a tp that does not divide the heads or
-    the GPUs."""
+    and KV-head counts, the framework's rule and the sizes it takes
+    (:func:`infra_lab.memory.training_tp_sizes`), and offers ``tp_across_domains=True`` only where
+    that option would allow the values asked (``bad``): not again when it is set, nor for a tp
+    the framework refuses or that does not divide the GPUs."""
     if key != "tp":
         return _WHY[key]
-    heads, W = sc.model_spec.heads, sc.hardware.world_size
+    from ..memory.inference import training_tp_family, training_tp_sizes
+
+    spec, W = sc.model_spec, sc.hardware.world_size
+    name = sc.stack if stack is None else stack
+    fam = training_tp_family(name)
+    kv = spec.kv_heads
+    if spec.attention == "mla" or kv <= 0 or kv == spec.heads:
+        heads = f"the {spec.heads} attention heads"
+    elif fam == "megatron":
+        heads = f"the {spec.heads} attention heads and divide or are a multiple of the {kv} KV heads (Megatron-Core)"
+    else:
+        heads = f"the {spec.heads} attention heads and the {kv} KV heads (torchtitan)"
+    heads += f": sizes {training_tp_sizes(spec, name)} on stack {name!r}"
     if tp_across_domains:
-        return (f"divisors of the {W} GPUs that divide the {heads} attention heads, across scale-up domains "
+        return (f"divisors of the {W} GPUs that divide {heads}, across scale-up domains "
                 f"with tp_across_domains=True")
-    rule = f"divisors of the GPUs up to the job's scale-up domain that divide the {heads} attention heads"
-    wide = _domains(sc, True)["tp"]
+    rule = f"divisors of the GPUs up to the job's scale-up domain that divide {heads}"
+    wide = _domains(sc, True, stack)["tp"]
     if bad and all(b in wide for b in bad):
         return f"{rule}; tp = {bad[0] if len(bad) == 1 else bad} needs tp_across_domains=True"
     return rule
 
 
-def _enumerate(sc: Scenario, cons: dict):
+def _enumerate(sc: Scenario, cons: dict, stack: str | None = None):
     """Layouts (tp, pp, vp, cp, dp, ep, etp), head rows (tp pp vp cp ep etp dp mbs sp
-    layout) and tail rows (zero, fsdp, recompute): every consistent plan is a head × a tail."""
+    layout) and tail rows (zero, fsdp, recompute): every consistent plan is a head × a tail.
+    The tensor-parallel sizes are those the framework of ``stack`` (None: the scenario's) takes
+    (:func:`_domains`)."""
+    from ..memory.inference import training_etp_accepted
+
     spec = sc.model_spec
     hw, tr = sc.hardware, sc.training
     W = hw.world_size
     D = hw.domain_gpus            # the job's GPUs in one scale-up domain (partial nodes, NVL72)
     L = spec.layers
     across = bool(cons.get(TP_ACROSS_DOMAINS))
-    dom = _domains(sc, across)
+    dom = _domains(sc, across, stack)
+    name = sc.stack if stack is None else stack   # whose framework's tp and etp rules apply
     for k, want in cons.items():  # a requested value no plan can have: say which and what is allowed
         if k in dom:
             bad = [w for w in want if w not in dom[k]]
             if bad:
                 raise ValidationError(f"search constraint {k} = {bad[0] if len(bad) == 1 else bad}: not possible "
                                       f"for {sc.model_spec.layers}-layer model on {W} GPUs; allowed {dom[k]} "
-                                      f"({_why(k, sc, across, bad)})")
+                                      f"({_why(k, sc, across, bad, stack)})")
     zeros = _allowed("zero", range(4), cons, "ZeRO stages 0-3")
     fsdps = _allowed("fsdp", (0, 1), cons, "false or true")
     # FSDP is enumerated as (zero=3, fsdp=True): full sharding, priced like ZeRO-3
@@ -189,7 +212,8 @@ def _enumerate(sc: Scenario, cons: dict):
                 folded = tp * cp * dp
                 eps = [d for d in _divisors(spec.experts) if folded % d == 0] if spec.experts else [1]
                 for ep in _allowed("ep", eps, cons, "", strict=False):
-                    etps = [d for d in _divisors(folded // ep) if d <= D] if spec.experts else [1]
+                    etps = ([d for d in _divisors(folded // ep) if d <= D and training_etp_accepted(d, tp, ep, name)]
+                            if spec.experts else [1])
                     for etp in _allowed("etp", etps, cons, "", strict=False):
                         for vp in vps:
                             layouts.append((tp, pp, vp, cp, dp, ep, etp))
@@ -246,38 +270,39 @@ def plan_space_size(scenario: Scenario | dict, *, tp_across_domains: bool = Fals
     cons = _with_tp_across_domains(_check_constraints(constraints), tp_across_domains)
     name = sc.stack if stack is None else check_stack_keyword(sc, stack)
     scheds = _check_pp_schedules(pp_schedules, name)
-    _, heads, tail = _enumerate(sc, cons)
+    _, heads, tail = _enumerate(sc, cons, name)
     if not heads.size:
         return 0
     kept = sum(int(mask.sum()) for _, mask in _schedule_masks(heads, sc.training.global_batch, name, scheds))
     return int(kept * tail.shape[0])
 
 
-def _name_batch_without_plan(sc: Scenario, cons: dict) -> None:
+def _name_batch_without_plan(sc: Scenario, cons: dict, stack: str | None = None) -> None:
     """When no plan exists even without the constraints, say why: dp = world/(tp·pp·cp) must
     divide training.global_batch, and the model cannot be split enough ways for that (a scenario
     whose [parallelism] table is left out or not checked reaches the search with any batch)."""
-    if cons and _enumerate(sc, {})[1].shape[0]:
+    if cons and _enumerate(sc, {}, stack)[1].shape[0]:
         return
     spec, hw, tr = sc.model_spec, sc.hardware, sc.training
     W, L, max_cp = hw.world_size, spec.layers, DEFAULT_MAX["cp"]
-    dps = [W // (tp * pp * cp) for tp in _domains(sc)["tp"] for pp in _divisors(W // tp) if pp <= L
+    dps = [W // (tp * pp * cp) for tp in _domains(sc, False, stack)["tp"] for pp in _divisors(W // tp) if pp <= L
            for cp in _divisors(W // (tp * pp)) if cp <= max_cp and tr.seq_len % cp == 0]
     dp_min = min(dps)
+    kvs = f", {spec.kv_heads} KV heads" if spec.attention != "mla" and 0 < spec.kv_heads != spec.heads else ""
     raise ValidationError(
         f"training.global_batch = {tr.global_batch}: no parallel plan on {W} GPUs has a data-parallel size "
-        f"dp = {W}/(tp·pp·cp) that divides it; this {L}-layer model ({spec.heads} heads, seq_len "
-        f"{tr.seq_len}) splits at most {W // dp_min} ways (tp dividing the heads within the "
-        f"{hw.domain_gpus}-GPU scale-up domain, pp up to the layers, cp up to {max_cp} dividing seq_len), "
+        f"dp = {W}/(tp·pp·cp) that divides it; this {L}-layer model ({spec.heads} heads{kvs}, seq_len "
+        f"{tr.seq_len}) splits at most {W // dp_min} ways (tp a size the training framework splits the heads "
+        f"over, within the {hw.domain_gpus}-GPU scale-up domain, pp up to the layers, cp up to {max_cp} dividing seq_len), "
         f"so dp >= {dp_min}; allowed: a global batch that is a multiple of {dp_min}, or fewer GPUs")
 
 
-def _name_unreachable_bound(sc: Scenario, cons: dict) -> None:
+def _name_unreachable_bound(sc: Scenario, cons: dict, stack: str | None = None) -> None:
     """When no plan satisfies the constraints, name a min_/max_ bound that no plan reaches
     (the others allowing plans) with the values the plans can take (issue 18 item 6)."""
     for k in [k for k in cons if k.startswith(("min_", "max_"))]:
         rest = {kk: vv for kk, vv in cons.items() if kk != k}
-        _, h2, t2 = _enumerate(sc, rest)
+        _, h2, t2 = _enumerate(sc, rest, stack)
         if h2.shape[0] == 0 or t2.shape[0] == 0:
             continue
         base = k[4:]
