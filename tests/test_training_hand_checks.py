@@ -68,8 +68,12 @@ def test_fsdp_without_pp_regathers_per_micro_batch_and_with_pp_once_per_step():
 
 def test_fsdp_impls_price_the_same_collectives_without_pp():
     """PyTorch FSDP2 and Megatron-FSDP both gather and reduce-scatter every micro-batch without
-    PP: the raw DP time is the same count for both."""
-    assert _row("fsdp_no_pp")["model"] == pytest.approx(_tool().fsdp_no_pp("megatron")["model"], rel=1e-12)
+    PP: the raw DP time is the same count for both, each reduce-scatter in its implementation's
+    dtype (Megatron-Core's FSDP2 path bf16, Megatron-FSDP's fp32 main gradients), so
+    Megatron-FSDP's is the larger."""
+    torch_, megatron = _row("fsdp_no_pp"), _tool().fsdp_no_pp("megatron")
+    assert megatron["model"] == pytest.approx(megatron["hand"], rel=megatron["tol"]), megatron["how"]
+    assert megatron["model"] > torch_["model"] * 1.2
 
 
 def test_fsdp_exposed_time_is_at_or_above_its_perfect_overlap_bound():

@@ -49,6 +49,14 @@ LEAD_A = {"model": "llama3-70b", "nodes": 2, "training": {"seq_len": 8192, "glob
           "parallelism": {"tp": 8, "sequence_parallel": True}}
 
 
+def _rs_bytes(sp: dict, impl: str) -> float:
+    """The FSDP gradient reduce-scatter's bytes per parameter, read off the stack's factors as
+    an engineer would: PyTorch FSDP2 reduces in the dtype its MixedPrecisionPolicy sets, else the
+    gradients' (``fsdp_reduce_dtype_bytes``); Megatron-FSDP from its fp32 main-gradient buffers
+    (``grad_reduce_bytes``)."""
+    return sp["grad_reduce_bytes"] if impl == "megatron" else sp["fsdp_reduce_dtype_bytes"]
+
+
 def fsdp_no_pp(impl: str = "torch") -> dict:
     """FSDP without pipeline parallelism re-gathers every layer in each micro-batch's forward
     and again in its backward and reduce-scatters the gradients every backward: raw DP time =
@@ -60,12 +68,13 @@ def fsdp_no_pp(impl: str = "torch") -> dict:
     tp, dp, L = 8, 2, sc.model_spec.layers
     per_layer = dense_params(sc.model_spec)[1] / tp / L
     ag = _coll("all_gather", per_layer * 2, 2, dp, 1)
-    rs = _coll("reduce_scatter", per_layer * sp["grad_reduce_bytes"], 2, dp, 1)
+    rsb = _rs_bytes(sp, impl)
+    rs = _coll("reduce_scatter", per_layer * rsb, 2, dp, 1)
     m = 1024 // dp
     return {"check": f"FSDP ({impl}), no PP: raw DP comm per step", "unit": "s",
             "hand": m * L * (2 * ag + rs) / sp["zero3_bandwidth_efficiency"], "model": est.dp_comm_raw_s, "tol": 1e-3,
             "how": f"{m} micro-batches x {L} layers x (2 all-gathers of {per_layer * 2 / 1e6:.0f} MB + 1 reduce-scatter "
-                   f"of {per_layer * sp['grad_reduce_bytes'] / 1e6:.0f} MB over 2 nodes) / {sp['zero3_bandwidth_efficiency']:g}"}
+                   f"of {per_layer * rsb / 1e6:.0f} MB over 2 nodes) / {sp['zero3_bandwidth_efficiency']:g}"}
 
 
 def fsdp_under_pp() -> dict:
@@ -78,7 +87,7 @@ def fsdp_under_pp() -> dict:
     tp, dp, nl = 8, 2, spec.layers // 2
     stage = nl * dense_params(spec)[0] + spec.vocab * spec.hidden + spec.hidden   # last stage: + head, final norm
     ag = _coll("all_gather", stage / tp / nl * 2, 4, dp, 1)
-    rs = _coll("reduce_scatter", stage / tp / nl * sp["grad_reduce_bytes"], 4, dp, 1)
+    rs = _coll("reduce_scatter", stage / tp / nl * _rs_bytes(sp, "torch"), 4, dp, 1)
     return {"check": "FSDP2 + PP 2 (4 nodes): raw DP comm per step", "unit": "s",
             "hand": nl * (ag + rs) / sp["zero3_bandwidth_efficiency"], "model": est.dp_comm_raw_s, "tol": 2e-2,
             "how": f"{nl} layers x (1 all-gather + 1 reduce-scatter) of the last stage, once per step"}
@@ -111,7 +120,7 @@ def fsdp_exposed_bound() -> dict:
     m = 1024 // dp
     per_layer = dense_params(sc.model_spec)[1] / tp / L
     ag = _coll("all_gather", per_layer * 2, 2, dp, 1) / sp["zero3_bandwidth_efficiency"]
-    rs = _coll("reduce_scatter", per_layer * sp["grad_reduce_bytes"], 2, dp, 1) / sp["zero3_bandwidth_efficiency"]
+    rs = _coll("reduce_scatter", per_layer * _rs_bytes(sp, "torch"), 2, dp, 1) / sp["zero3_bandwidth_efficiency"]
     f, bw = b["compute_fwd"] / m, b["compute_bwd"] / m
     bound = m * (ag + max(0.0, L * ag - f) + max(rs, L * (ag + rs) - bw))
     return {"check": "FSDP, no PP: exposed DP comm per step (bound)", "unit": "s", "hand": bound,

@@ -100,7 +100,7 @@ C_NAMES = (
     "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S", "MTP", "MTP_MOE",
     "RGROUPS", "RGROUP_TOPK", "Z3_PP_RESHARD", "sp_backward_regather", "SHARED_X", "PP_SCHED",
     "fsdp_fp32_sharded_params", "FSDP_RS_BYTES", "FSDP_GRAD_QUEUE", "fp8_caches_weights", "PP_EXEC",
-    "FSDP_AG_BYTES", "pp_p2p_interleaved_calls",
+    "FSDP_AG_BYTES", "pp_p2p_interleaved_calls", "Z3_RS_BYTES",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -115,7 +115,9 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
  C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE,
  C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD, C_SP_REGATHER, C_SHARED_X, C_PP_SCHED,
- C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_FP8_CACHE, C_PP_EXEC, C_FSDP_AG, C_PP_CALLS) = range(len(C_NAMES))
+ C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_FP8_CACHE, C_PP_EXEC, C_FSDP_AG, C_PP_CALLS, C_Z3_RS) = range(len(C_NAMES))
+# C_Z3_RS: bytes per parameter of the ZeRO-3 / FSDP per-layer gradient reduce-scatter
+# (infra_lab.memory.zero3_reduce_bytes: the one owner the memory model's C_FSDP_RS reads too)
 # C_PP_CALLS (stack factor pp_p2p_interleaved_calls): how the interleaved schedule's send/receive
 # is priced: 0 two transfers per chunk slot at pp_p2p_overlap hidden (pp_p2p_time), 1 Megatron-
 # Core's calls with overlap_p2p_comm on (its default under interleaving), 2 the same without it
@@ -613,9 +615,9 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
                 row[L_Z3_AG] = (kz * coll(kf.OP_ALL_GATHER, p_ne / nl / kz * c[C_FSDP_AG], g_ne, k_ne, P)
                                 + ks * coll(kf.OP_ALL_GATHER, vec * c[C_WEIGHT_BYTES], g_ne, k_ne, P)
                                 + kz * coll(kf.OP_ALL_GATHER, p_e / nl / kz * c[C_WEIGHT_BYTES], g_e, k_e, P))
-                row[L_Z3_RS] = (kz * coll(kf.OP_REDUCE_SCATTER, p_ne / nl / kz * c[C_GRAD_BYTES], g_ne, k_ne, P)
-                                + ks * coll(kf.OP_REDUCE_SCATTER, vec * c[C_GRAD_BYTES], g_ne, k_ne, P)
-                                + kz * coll(kf.OP_REDUCE_SCATTER, p_e / nl / kz * c[C_GRAD_BYTES], g_e, k_e, P))
+                row[L_Z3_RS] = (kz * coll(kf.OP_REDUCE_SCATTER, p_ne / nl / kz * c[C_Z3_RS], g_ne, k_ne, P)
+                                + ks * coll(kf.OP_REDUCE_SCATTER, vec * c[C_Z3_RS], g_ne, k_ne, P)
+                                + kz * coll(kf.OP_REDUCE_SCATTER, p_e / nl / kz * c[C_Z3_RS], g_e, k_e, P))
             else:
                 row[L_Z3_AG] = 0.0
                 row[L_Z3_RS] = 0.0

@@ -1442,7 +1442,9 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             tensors = [(P / nl / kz, g, b_) for P, g, b_ in ((pne, ng, agb), (pe, eg, wbytes)) for _ in range(kz)] \
                 + [(spec.hidden / tp, ng, wbytes)] * ks
             ag = sum(_price("all_gather", x * b_, g, hw, D)[0] for x, g, b_ in tensors) / z3
-            rs = sum(_price("reduce_scatter", x * gbytes, g, hw, D)[0] for x, g, _ in tensors) / z3
+            # the reduce-scatter at the implementation's reduce dtype (memory.zero3_reduce_bytes)
+            rsb = memory.zero3_reduce_bytes(sp, p.fsdp_impl)
+            rs = sum(_price("reduce_scatter", x * rsb, g, hw, D)[0] for x, g, _ in tensors) / z3
             # forward: layer i needed at (f + r)·i/nl; backward: layer i's gradients ready at b·(i+1)/nl
             # FSDP + PP: gathered once per step, gradients synced once (PyTorch pipelining);
             # Megatron-FSDP reshards and reduce-scatters every micro-batch (memory._state_sharding)

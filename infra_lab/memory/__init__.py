@@ -116,6 +116,7 @@ from .training import (  # noqa: F401
     memory_sweep,
     training_memory,
     training_memory_total,
+    zero3_reduce_bytes,
 )
 from .weights import (  # noqa: F401
     expert_matrix_params,
@@ -142,6 +143,7 @@ __all__ = [
     "fsdp_gather_bytes",
     "fsdp_grad_queue_params",
     "fsdp_reduce_scatter_bytes",
+    "zero3_reduce_bytes",
     "loss_logits_bytes",
     "FP8_PRECISIONS",
     "inflight_microbatches",

@@ -270,11 +270,38 @@ def expert_data_parallel(tp: int, cp: int, dp: int, ep: int, etp: int) -> int:
     return tp * cp * dp // (ep * etp)
 
 
+def zero3_reduce_bytes(stack_params: dict, fsdp_impl: str = "torch") -> float:
+    """Bytes per element of the gradients a ZeRO-3 / FSDP per-layer reduce-scatter sends
+    [bytes/param], the one owner for the step time (the reduce-scatter's bytes) and the memory
+    model (:func:`fsdp_reduce_scatter_bytes`, the reduce-scatter input held in backward).
+
+    ``fsdp_impl = "torch"`` (PyTorch FSDP2, and DeepSpeed ZeRO-3 for ``zero = 3`` rows without
+    ``fsdp``): the stack's ``fsdp_reduce_dtype_bytes``, the dtype the framework hands the
+    reduce-scatter (torchtitan's ``mixed_precision_reduce`` float32; Megatron-LM's
+    ``--use-torch-fsdp2`` passes no ``MixedPrecisionPolicy``, so the bf16 gradients' dtype;
+    DeepSpeed's ``communication_data_type``, fp16 for fp16 runs). ``"megatron"``
+    (Megatron-FSDP): the stack's ``grad_reduce_bytes``, its fp32 main-gradient buffers
+    (Megatron-Core's custom FSDP of 2025). Sources per stack: data/stacks.csv.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> zero3_reduce_bytes(il.stacks.params("megatron-core-cuda"))
+    2.0
+    >>> zero3_reduce_bytes(il.stacks.params("megatron-core-cuda"), "megatron")
+    4.0
+    """
+    if fsdp_impl not in FSDP_IMPLS:
+        raise unknown("parallelism.fsdp_impl", fsdp_impl, FSDP_IMPLS)
+    key = "grad_reduce_bytes" if fsdp_impl == "megatron" else "fsdp_reduce_dtype_bytes"
+    return float(stack_params[key])
+
+
 def fsdp_reduce_scatter_bytes(stack_params: dict, fsdp_impl: str = "torch") -> float:
     """Bytes per parameter of the reduce-scatter input PyTorch FSDP2 holds from one FSDP
-    unit's backward to the next's [bytes/param]: the stack's ``fsdp_reduce_dtype_bytes`` (the
-    reduce dtype its ``MixedPrecisionPolicy`` sets, else the gradients' dtype) for
-    ``fsdp_impl = "torch"``; 0 for Megatron-FSDP ("megatron"), which reduce-scatters from its own
+    unit's backward to the next's [bytes/param]: :func:`zero3_reduce_bytes` (the stack's
+    ``fsdp_reduce_dtype_bytes``: the reduce dtype its ``MixedPrecisionPolicy`` sets, else the
+    gradients' dtype) for ``fsdp_impl = "torch"``; 0 for Megatron-FSDP ("megatron"), which reduce-scatters from its own
     gradient buffers (not this mechanism). The memory kernel counts it only where the weights
     are fully sharded (:func:`infra_lab._kernels.memory.fsdp_reduce_scatter_buffer`: one unit's
     input, ``foreach_reduce`` in PyTorch's torch/distributed/fsdp/_fully_shard/_fsdp_collectives.py,
@@ -290,7 +317,7 @@ def fsdp_reduce_scatter_bytes(stack_params: dict, fsdp_impl: str = "torch") -> f
     """
     if fsdp_impl not in FSDP_IMPLS:
         raise unknown("parallelism.fsdp_impl", fsdp_impl, FSDP_IMPLS)
-    return 0.0 if fsdp_impl == "megatron" else float(stack_params["fsdp_reduce_dtype_bytes"])
+    return 0.0 if fsdp_impl == "megatron" else zero3_reduce_bytes(stack_params, fsdp_impl)
 
 
 def fsdp_gather_bytes(weight_bytes: float, precision: str, fsdp_float8_all_gather: bool = False) -> float:

@@ -227,6 +227,9 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         # PyTorch FSDP2's reduce-scatter input held between units' backwards [bytes/param]
         # (memory.fsdp_reduce_scatter_bytes; the memory kernel reads it only fully sharded)
         "FSDP_RS_BYTES": memory.fsdp_reduce_scatter_bytes(sp, fsdp_impl),
+        # the bytes per parameter of the ZeRO-3 / FSDP per-layer gradient reduce-scatter
+        # (memory.zero3_reduce_bytes, the owner FSDP_RS_BYTES reads as well)
+        "Z3_RS_BYTES": memory.zero3_reduce_bytes(sp, fsdp_impl),
         # the FSDP units' unsharded gradients in flight in backward (memory.fsdp_grad_queue_params:
         # 0 = PyTorch FSDP2, one layer's; Megatron-FSDP's reduce-scatter queue capacity [params])
         "FSDP_GRAD_QUEUE": memory.fsdp_grad_queue_params(sp, fsdp_impl),

@@ -94,13 +94,13 @@ class Estimate(Printout):
 
     def _printout(self) -> str:
         """What print() and a notebook show: a readable printout: one field a line, 4 significant figures, each with its unit
-        (``step_time_s  335 ms``); the exact values are the attributes and :meth:`to_dict`.
+        (``step_time_s  334.9 ms``); the exact values are the attributes and :meth:`to_dict`.
 
         Examples
         --------
         >>> import infra_lab as il
         >>> print(str(il.estimate(il.load_scenario("zaya1-ibm-mi300x"))).splitlines()[1])
-          step_time_s            335 ms
+          step_time_s            334.9 ms
         """
         from .._repr import readable
 
