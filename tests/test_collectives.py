@@ -971,7 +971,10 @@ def test_network_widget_counts_rack_scale_domains_as_domains():
 
     from infra_lab.widgets.network import network_update
 
-    for gpus, n in ((72, 1), (144, 2)):
+    for gpus, domains in ((72, "1 scale-up domain"), (144, "2 scale-up domains")):
         text = re.sub("<[^>]+>", "", network_update(2**28, gpus, "GB200")["text"])
-        assert f"over {gpus} × GB200 ({n} scale-up domain(s) of 72 GPUs," in text and "node(s)" not in text
-    assert "(8 node(s)," in re.sub("<[^>]+>", "", network_update(2**28, 64, "MI300X")["text"])
+        assert f"over {gpus} × GB200 ({domains} of 72 GPUs," in text and "node" not in text.split("):")[0]
+    # counts read as people write them: "1 node", "8 nodes", never "node(s)"
+    assert "(8 nodes," in re.sub("<[^>]+>", "", network_update(2**28, 64, "MI300X")["text"])
+    one = re.sub("<[^>]+>", "", network_update(2**28, 8, "MI300X")["text"])
+    assert "(1 node," in one and "(s)" not in one

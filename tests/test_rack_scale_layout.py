@@ -75,7 +75,7 @@ def test_network_explorer_says_racks_where_it_does_not_simulate_them():
     two = _text(network_update(2**28, 8, "MI450X"))
     assert "one node has no cross-leaf step" not in two and "share one scale-up domain" in two
     many = _text(network_update(2**28, 1024, "MI450X"))
-    assert "16 scale-up domain(s) of 64 GPUs" in many and "16 racks (scale-up domains of 64 GPUs)" in many
+    assert "16 scale-up domains of 64 GPUs" in many and "16 racks (scale-up domains of 64 GPUs)" in many
 
 
 def test_flow_patterns_count_scale_up_domains_and_say_so():

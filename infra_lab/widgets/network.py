@@ -126,9 +126,10 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
              f"{res.algorithm} reduces in the switch, below the {_time(res.lower_bound_s)} lower bound "
              f"of send/receive algorithms")
     # CollectiveResult.nodes counts scale-up domains: a node on xGMI/NVLink-8 parts, a rack of
-    # several nodes on NVL72 parts ("72 × GB200 (1 node(s)" read as one 72-GPU node)
-    where = (f"{res.nodes} node(s)" if res.per_node <= per_node else
-             f"{res.nodes} scale-up domain(s) of {res.per_node} GPUs")
+    # several nodes on NVL72 parts ("72 × GB200 (1 node" read as one 72-GPU node); counts in the plural
+    # only when more than one ("1 node", "8 nodes", never "node(s)")
+    where = (f"{res.nodes} node{'s' if res.nodes != 1 else ''}" if res.per_node <= per_node else
+             f"{res.nodes} scale-up domain{'s' if res.nodes != 1 else ''} of {res.per_node} GPUs")
     host = placed.host_cpu + (" hosts" if host_cpu is not None else " hosts, the part's default")
     text = (f"<b>{op}</b> of {_size(size_bytes)} over {gpus:,} × {accelerator} "
             f"({where}, {fabric}, {nic}, {host}, {res.library.upper()}): <b>{_time(res.time_s)}</b>, "

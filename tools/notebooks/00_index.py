@@ -27,7 +27,8 @@ Markdown(f"IBM Cloud runs a large AMD training platform for Zyphra ([IBM Newsroo
          f"The three questions behind the project — can AMD's stack stand beside NVIDIA's, what "
          f"{acc.hbm_bytes / 1e9:.0f} GB of HBM buys, is the network a bottleneck — are answered for ZAYA1 together at "
          f"the end of [04 · Training ZAYA1](04_training_zaya1.ipynb) (*The three questions*), each from numbers "
-         f"computed there; notebooks 02 and 03 take the memory and network questions further.")
+         f"computed there; the table after the list of notebooks says where these and the project's other questions "
+         f"(cost, reliability, serving) get their computed answers.")
 """),
     ("code", r"""
 # the table of notebooks; its cluster sizes, HBM, token counts and claims are read from the package
@@ -75,6 +76,35 @@ rows = [
 ]
 Markdown("| notebook | the question it answers |\n|---|---|\n"
          + "\n".join(f"| [{title}]({path}) | {q} |" for title, path, q in rows))
+"""),
+    ("code", r"""
+# the project's questions and where each gets its computed answer: the sections named here are the
+# notebooks' own headings (tests/test_notebook_cross_references.py checks that each one exists)
+nb = {title[:2]: path for title, path, _ in rows}
+at = lambda n, where="": f"[notebook {n}{' ' + where if where else ''}]({nb[n]})"  # noqa: E731
+answers = [
+    ("Can AMD's stack (MI300X, ROCm, RCCL) stand beside NVIDIA's?",
+     f"{at('04')}, *The three questions* (1): the whole step on both vendors' GPUs with the same software factors, "
+     f"and what the published runs say; {at('02', '§2')} and {at('02', '§3')}: the kernels against published "
+     f"measurements; {at('03', '§3')}: the collective libraries"),
+    (f"What does {hbm} of HBM buy?",
+     f"{at('04')}, *The three questions* (2), for ZAYA1's plan; {at('02', '§9')} and {at('02', '§10')} for larger "
+     f"models and for inference; {at('07', '§5')} for serving"),
+    ("Is the network a bottleneck, and do Pollara's Ultra-Ethernet features matter?",
+     f"{at('04')}, *The three questions* (3), for ZAYA1's step; {at('03', '§8')}, feature by feature (packet "
+     f"spraying, selective retransmit, congestion control)"),
+    ("What does a run cost to rent or to own?",
+     f"{at('05', '§1')} (an owned useful GPU-hour), {at('05', '§2')} (Zyphra's bill), {at('05', '§3')} (rent or own, "
+     f"for whom) and {at('05', '§5')} (AMD vs NVIDIA per trained token)"),
+    ("How reliable is it at scale?",
+     f"{at('06', '§5')} (ZAYA1's run: interruptions and goodput) and {at('06', '§7')} (the expansion, and far "
+     f"beyond it)"),
+    ("What does serving a Maia-like agent cost?",
+     f"{at('07', '§4')} (dollars per million tokens and per agent task, on MI300X and NVIDIA's parts) with the serving "
+     f"model's errors in {at('07', '§2')}; {at('09', '§7')} adds the encoders before the prefill"),
+]
+Markdown("**Where each question gets its computed answer** (each notebook's *Takeaways* collect its answers):\n\n"
+         "| question | answered in |\n|---|---|\n" + "\n".join(f"| {q} | {a} |" for q, a in answers))
 """),
     ("md", r"""
 **How to use them.** Run all cells (each notebook runs in about a minute or less), then move

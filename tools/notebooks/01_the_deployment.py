@@ -224,11 +224,18 @@ print(f"* Per GPU, MI300X has {mi['hbm_GB'] / h100['hbm_GB']:.1f}x H100's HBM ca
 """),
     ("code", r"""
 w = {r["accelerator"]: r for r in wide.iter_rows(named=True)}
+
+
+def hbm_vs_mi300x(name):   # a part's HBM capacity beside MI300X's, in words where the ratio rounds to one
+    r = w[name]["hbm_GB"] / mi["hbm_GB"]
+    return f"{name} the same HBM capacity as MI300X" if round(r, 1) == 1 else f"{name} {r:.1f}× MI300X's HBM capacity"
+
+
 md(f"* H200 narrows the memory gap ({w['H200-SXM']['hbm_GB']:.0f} GB against MI300X's {mi['hbm_GB']:.0f} and "
    f"H100's {h100['hbm_GB']:.0f}); B200 and MI355X have {w['B200']['peak_tflops'] / h100['peak_tflops']:.1f}× and "
    f"{w['MI355X']['peak_tflops'] / h100['peak_tflops']:.1f}× H100's BF16 peak ({w['B200']['peak_tflops'] / mi['peak_tflops']:.1f}× "
-   f"and {w['MI355X']['peak_tflops'] / mi['peak_tflops']:.1f}× MI300X's) but {w['B200']['hbm_GB'] / mi['hbm_GB']:.1f}× and "
-   f"{w['MI355X']['hbm_GB'] / mi['hbm_GB']:.1f}× MI300X's HBM capacity. Whether peak numbers turn into faster or "
+   f"and {w['MI355X']['peak_tflops'] / mi['peak_tflops']:.1f}× MI300X's), with {hbm_vs_mi300x('B200')} and "
+   f"{hbm_vs_mi300x('MI355X')}. Whether peak numbers turn into faster or "
    f"cheaper training depends on achieved GEMM efficiency (notebook 02), the network (03), the whole step "
    f"(04) and prices (05).")
 """),

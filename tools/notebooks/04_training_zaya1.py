@@ -173,14 +173,22 @@ worst = cur.filter(pl.col("status") == "compared").sort("abs_error_pct", descend
 mem = il.validation.memory_check().filter(pl.col("status") == "compared")
 mem_peak = mem.filter(pl.col("error_pct").is_not_null())
 BOUND = il.validation.STEP_TIME_BOUNDS_PCT   # the project's target on the test split: median and worst |error| [%]
-meets = te["median_abs_error_pct"] <= BOUND["median"] and te["max_abs_error_pct"] <= BOUND["worst"]
+
+
+def bounds_verdict(short=False):   # each bound's verdict on its own: a median within its bound is not "outside"
+    ok = [te["median_abs_error_pct"] <= BOUND["median"], te["max_abs_error_pct"] <= BOUND["worst"]]
+    word = lambda o: "meets" if o else ("misses" if short else "does **not** meet")  # noqa: E731
+    return (f"{word(ok[0])} the ≤ {BOUND['median']:g} % median target {'and' if ok[0] == ok[1] else 'but'} "
+            f"{word(ok[1])} the ≤ {BOUND['worst']:g} % worst-case one")
+
+
 display(Markdown(
     f"**Reading.** On the 2021–22 A100 runs the held-out mean |error| is "
     f"{a100_test['mean_abs_error_pct']:.1f} % (worst {a100_test['max_abs_error_pct']:.1f} %). On current runs "
     f"the test split's median |error| is {te['median_abs_error_pct']:.1f} % and the worst "
     f"{te['max_abs_error_pct']:.1f} % ({te['cases']} runs; dense median {te_d['median_abs_error_pct']:.1f} %, "
     f"MoE median {te_m['median_abs_error_pct']:.1f} %), so the model "
-    f"{'meets' if meets else 'does **not** meet'} the target of ≤ {BOUND['median']:g} % median and ≤ {BOUND['worst']:g} % worst. The largest "
+    f"{bounds_verdict()}. The largest "
     f"errors of all compared runs, either split: " + ", ".join(
         f"{i} {e:+.0f} % ({sp})" for i, e, sp in zip(worst["id"], worst["error_pct"], worst["split"], strict=True)) + ". "
     f"Memory: against {mem_peak.height} published peak-reserved figures the median |error| is "
@@ -854,7 +862,7 @@ mfu_by = dict(mfu.select("convention", "mfu").iter_rows())
 display(Markdown("\n".join([
     f"* **Validation.** Held-out A100 runs: mean |error| {a100_test['mean_abs_error_pct']:.1f} %. Current runs (test split): "
     f"median {te['median_abs_error_pct']:.1f} %, worst {te['max_abs_error_pct']:.1f} % — "
-    f"{'within' if meets else 'outside'} the ≤ {BOUND['median']:g} % / ≤ {BOUND['worst']:g} % target; dense {te_d['median_abs_error_pct']:.1f} %, "
+    f"{bounds_verdict(short=True)}; dense {te_d['median_abs_error_pct']:.1f} %, "
     f"MoE {te_m['median_abs_error_pct']:.1f} % median.",
     f"* **ZAYA1 on {est.gpus:,} {hw.accelerator}** (DP + ZeRO-1, {MTOK:.1f}M tokens per step): {est.tokens_per_s_per_gpu:,.0f} tokens/s per GPU "
     f"(band {hi['tokens_per_s_per_gpu']:,.0f}–{lo['tokens_per_s_per_gpu']:,.0f}), a {est.step_time_s:.3f} s step, "

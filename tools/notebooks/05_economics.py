@@ -784,8 +784,9 @@ TAKEAWAYS = "\n".join([
     f"({run_gh / 1e3:,.0f}k GPU-hours from the training model, {run_paid_gh / 1e3:,.0f}k with goodput losses) is "
     f"{share.fmt('{:.1%}')} of it: its {run_paid_gh / 1e3:,.0f}k GPU-hours cost ${final_cost.p50 / 1e3:,.0f}k at the "
     f"contract price, ${run_paid_gh * own.p50 / 1e3:,.0f}k at the owned P50.",
-    f"* **Owning beats a committed contract at every utilization** once F + E < P (here at "
-    f"${com.price_usd_per_gpu_hour:.2f}); on demand at ${od.price_usd_per_gpu_hour:.2f} it needs "
+    f"* **Owning beats a committed contract at every utilization** once an owned GPU's fixed cost per calendar hour plus "
+    f"its energy per busy hour (F + E of section 3, ${com.owned_fixed_usd_per_calendar_hour + com.owned_energy_usd_per_busy_hour:.2f} "
+    f"at the defaults) is below the contract price (P, here ${com.price_usd_per_gpu_hour:.2f}); on demand at ${od.price_usd_per_gpu_hour:.2f} it needs "
     f"{od.threshold_utilization:.0%} utilization. For Zyphra that means capex and a data hall; its choice was between contracts.",
     f"* **IBM's pre-tax, unlevered IRR is {a4['decay']['IRR P50']:.0%}** (P50) if rents decay after the contract, "
     f"{a4['rebound']['IRR P50']:.0%} with a 2026-style rebound and {a4['flat']['IRR P50']:.0%} at a flat contract-level price.",

@@ -83,7 +83,7 @@ il.charts.headline_table(
     + [f"{r['nic']}: {r['source_url']}" for r in X.nics().iter_rows(named=True)])
 """),
     ("md", r"""
-## 1 · The sweep
+## 1. The sweep
 
 A notebook-sized grid runs in-process here (a frame of the points named above the options
 table). Each point runs
@@ -185,7 +185,7 @@ like-for-like rack price. IBM's return on it also rests on an assumed rent (${h[
 {h["contract_basis"]}).''')
 """),
     ("md", r"""
-## 2 · Cost vs time to train
+## 2. Cost vs time to train
 
 Each point is one option; the dashed line is the Pareto front (no other option is both faster
 and cheaper). Owned cost of the run includes the hours lost to failures (goodput).
@@ -342,7 +342,7 @@ limit, not a narrow search or a wrong row: with {BATCH_X}× the batch per GPU MI
 Vulcano 800G NICs to {gv:.2f}×.''')
 """),
     ("md", r"""
-## 3 · Capital vs time to train, and $ per served token vs capital
+## 3. Capital vs time to train, and $ per served token vs capital
 
 What each option asks of the buyer up front (capex of the whole cluster: GPUs, hosts, spares,
 network, storage) against how fast it trains the 10× MoE, and against what a served token costs
@@ -383,7 +383,7 @@ alt.hconcat(
         title=f"~{G_Z:,} GPUs: $ per served token vs capital", log_y=False, width=330, height=260))
 """),
     ("md", r"""
-## 4 · Who earns what
+## 4. Who earns what
 """),
     ("code", r"""
 md(f'''**Per option (about {G_MOE:,} GPUs, the 10× MoE run).** IBM's capital outlay, the facility power, the
@@ -546,7 +546,7 @@ il.charts.headline_table(paths.select("option", "path", pl.col("utilization").al
     sources="il.expansion.operator_paths (il.economics.provider_view per path)")
 """),
     ("md", r"""
-## 5 · What the answer is most sensitive to
+## 5. What the answer is most sensitive to
 
 The cheapest shipping option's owned cost per million trained tokens. Its band is the owned
 price's own Monte Carlo (`il.expansion.owned_quote`: host, network and opex drawn from their
@@ -573,7 +573,7 @@ next: {', '.join(torn['label'][1:4].to_list())}.''')
 il.charts.tornado_chart(torn.head(8), x_title="owned cost [USD per million trained tokens]")
 """),
     ("md", r"""
-## 6 · Explore the options
+## 6. Explore the options
 
 Pick a platform, NIC, size and model: the numbers come from the sweep above (precomputed, so
 each change answers at once) and the chart circles the option among the others.

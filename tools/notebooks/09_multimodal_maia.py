@@ -60,7 +60,7 @@ BRIEF = display(Markdown("**In brief:** filled in by the Takeaways cell at the e
                 display_id=True)
 """),
     ("md", r"""
-## 1 · The systems and their parameter counts
+## 1. The systems and their parameter counts
 
 Four public systems cover the patterns a Maia-class model combines: **Qwen2.5-VL-7B** (a vision
 transformer whose neighbouring patches merge into one language-model token, dynamic resolution),
@@ -94,7 +94,7 @@ Sources: `data/models/multimodal.csv`, `data/models/encoders.csv` and `data/mode
 published counts are the checkpoints' safetensors parameter counts, Qwen2-Audio's to two
 significant figures).
 
-## 2 · From pictures and audio to tokens
+## 2. From pictures and audio to tokens
 
 How each encoder turns a picture or a second of audio into language-model positions, printed from
 its configuration (`il.multimodal.encoder`):
@@ -122,7 +122,7 @@ md(f"A {IMG}-px picture is **{q448['lm_tokens']} tokens** for Qwen2.5-VL ({q448[
 il.charts.image_tokens_chart(tok)
 """),
     ("md", r"""
-## 3 · Packing and its padding
+## 3. Packing and its padding
 
 Training packs samples — text documents (lognormal lengths, mean from Dolma's Common Crawl),
 pictures, audio clips (mean from LibriSpeech) — into sequences of the scenario's length with
@@ -155,7 +155,7 @@ md(f"First-fit-decreasing leaves **at most {ffd['waste_pct'].max():.2f} %** of t
 il.charts.packing_waste_chart(pack)
 """),
     ("md", r"""
-## 4 · What a Maia-class run costs on ZAYA1's cluster
+## 4. What a Maia-class run costs on ZAYA1's cluster
 """),
     ("code", r"""
 hw, tr, par = sc.hardware, sc.training, sc.parallelism
@@ -237,7 +237,7 @@ il.charts.headline_table(
 il.charts.mix_time_chart(pl.concat(split), "days", title=f"Maia-class, {TOKENS / 1e12:g}T useful tokens on {gpus:,} MI300X")
 """),
     ("md", r"""
-## 5 · Frozen encoders and pipeline stages
+## 5. Frozen encoders and pipeline stages
 
 Two choices move the encoder's share. A **frozen** encoder runs forward only (no backward, no
 gradients or optimizer states for it). With **pipeline parallelism** the encoder sits on the
@@ -269,7 +269,7 @@ pl.concat([r.breakdown().with_columns(pl.lit(f"{n} [s]").alias("run")) for n, r 
     on="run", index="part", values="seconds").with_columns(pl.col("part").replace_strict(PART), pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
-## 6 · Validation against published runs
+## 6. Validation against published runs
 """),
     ("code", r"""
 runs = MM.measurements().rows_by_key("case", named=True, unique=True)
@@ -314,7 +314,7 @@ Sources: [LLaVA README](https://github.com/haotian-liu/LLaVA/blob/main/README.md
 [finetune.sh](https://github.com/haotian-liu/LLaVA/blob/main/scripts/v1_5/finetune.sh);
 [LMMs-Engine MFU reference](https://lmms-engine.readthedocs.io/en/stable/reference/mfu.html).
 
-## 7 · Serving: the encoder before the prefill
+## 7. Serving: the encoder before the prefill
 
 A multimodal request first runs its encoders, then the language model's prefill over text plus
 image/audio positions, then decode. `il.multimodal.encoder_prefill` prices the first part with
@@ -356,7 +356,7 @@ md(f"One {IMG}-px picture costs **{a['encoder_ms']:.1f} ms** of MI300X encoder t
 pre.with_columns(pl.col(pl.Float64).round(2))
 """),
     ("md", r"""
-## 8 · Explore a data mix
+## 8. Explore a data mix
 
 Shares of image and audio tokens (text takes the rest), the picture size, frozen or trained
 encoders and packing. Each change re-runs `il.multimodal.estimate` on the Maia-class scenario
