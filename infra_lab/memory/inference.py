@@ -226,16 +226,22 @@ def tp_sizes(spec) -> list[int]:
     return [t for t in range(1, spec.heads + 1) if tp_accepted(spec, t)]
 
 
+def _heads_text(spec) -> tuple[str, int, str]:
+    """(the model's name, its KV heads, ``' (N KV heads)'`` where grouped-query attention has
+    fewer KV heads than heads, else ``''``): the words :func:`check_tp` and
+    :func:`check_training_tp` name a refused tp with."""
+    kv = spec.kv_heads
+    gqa = spec.attention != "mla" and kv > 0
+    return spec.name or "the model", kv, (f" ({kv} KV heads)" if gqa and kv != spec.heads else "")
+
+
 def check_tp(spec, tp: int, field: str = "tp") -> int:
     """``tp`` when :func:`tp_accepted`, else a :class:`~infra_lab.errors.ValidationError`
     naming ``field``, the value, the model's attention and KV heads, which half of the rule it
     breaks and the sizes allowed (:func:`tp_sizes`)."""
     if tp_accepted(spec, tp):
         return tp
-    name = spec.name or "the model"
-    kv = spec.kv_heads
-    gqa = spec.attention != "mla" and kv > 0
-    kvs = f" ({kv} KV heads)" if gqa and kv != spec.heads else ""
+    name, kv, kvs = _heads_text(spec)
     if spec.heads % tp:
         why = (f"tensor parallelism splits the {spec.heads} attention heads of {name}{kvs} over the GPUs, so "
                "tp must divide them (vLLM and SGLang refuse otherwise)")
@@ -346,10 +352,7 @@ def check_training_tp(spec, tp: int, stack: str, field: str = "parallelism.tp") 
     spec = _spec(spec)
     fam = training_tp_family(stack)
     fw = "Megatron-Core" if fam == "megatron" else "torchtitan"
-    name = spec.name or "the model"
-    kv = spec.kv_heads
-    gqa = spec.attention != "mla" and kv > 0
-    kvs = f" ({kv} KV heads)" if gqa and kv != spec.heads else ""
+    name, kv, kvs = _heads_text(spec)
     if spec.heads % tp:
         why = (f"tensor parallelism splits the {spec.heads} attention heads of {name}{kvs} over the GPUs, so "
                f"tp must divide them ({fw}, stack {stack!r}, refuses otherwise)")
