@@ -43,14 +43,16 @@ def sig(x: float, digits: int = 4) -> str:
 
 
 def unsigned_zero(text: str) -> str:
-    """A formatted number that reads as zero without its minus sign: ``'-0.00'`` → ``'0.00'``
-    (a value that rounds to zero at the printed precision, or an IEEE negative zero, is zero
-    as printed; the exact value keeps its sign).
+    """A formatted number that reads as zero without its sign: ``'-0.00'`` → ``'0.00'``, and a
+    signed format's ``'+0.0'`` → ``'0.0'`` (a value that rounds to zero at the printed
+    precision, or an IEEE negative zero, is zero as printed; the exact value keeps its sign).
 
     >>> unsigned_zero("-0.00"), unsigned_zero("-0"), unsigned_zero("-0.01"), unsigned_zero("-0.00%")
     ('0.00', '0', '-0.01', '0.00%')
+    >>> unsigned_zero(f"{-0.04:+.1f}"), unsigned_zero(f"{0.04:+.1f}"), unsigned_zero(f"{0.06:+.1f}")
+    ('0.0', '0.0', '+0.1')
     """
-    if text.startswith(("-", "\u2212")) and not any(c in "123456789" for c in text.split("e")[0]):
+    if text.startswith(("-", "\u2212", "+")) and not any(c in "123456789" for c in text.split("e")[0]):
         return text[1:]
     return text
 
