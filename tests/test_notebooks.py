@@ -210,7 +210,7 @@ def executed_table_problems(nb) -> list[str]:
 
 SIGNED_ZERO = re.compile(r"(?<![\w.+\-−])[-−]0(?:\.0+)?(?![\w.])")
 """A zero printed with a minus sign ("-0.0 %"): a signed error that rounds to zero reads
-0.0 (infra_lab._repr.unsigned_zero, or ``round(...) + 0.0`` on a shown table's column)."""
+0.0 (infra_lab._repr.unsigned_zero, or ``.round(1).replace(0.0, 0.0)`` on a shown table's column)."""
 
 
 def executed_signed_zeros(nb) -> list[str]:

@@ -201,7 +201,7 @@ summ.with_columns(pl.col("median_abs_error_pct").round(1), pl.col("worst_abs_err
 il.charts.compute_validation_chart(vt)
 """),
     ("code", r"""
-test = vt.filter(pl.col("role") == "test").with_columns(pl.col("predicted").round(1), pl.col("error_pct").round(1) + 0.0)   # + 0.0: no -0.0
+test = vt.filter(pl.col("role") == "test").with_columns(pl.col("predicted").round(1), pl.col("error_pct").round(1).replace(0.0, 0.0))   # -0.0 shows as 0.0
 # the misses, largest first: every test case off by OFF or more (the chart above shows every case, hover for its
 # name; il.compute.validation_table() returns them all)
 OFF = 10.0                                                          # [%]
@@ -426,7 +426,7 @@ at8k = sq.filter(pl.col("m") == 8192).select("table", pl.col("measured").alias("
 sweep = (sq.join(at8k, on="table")
            .with_columns((pl.col("measured") / pl.col("m8")).round(3).alias("measured_vs_8192"),
                          (pl.col("predicted") / pl.col("p8")).round(3).alias("model_vs_8192"),
-                         pl.col("predicted").round(1), pl.col("error_pct").round(1) + 0.0)
+                         pl.col("predicted").round(1), pl.col("error_pct").round(1).replace(0.0, 0.0))
            .select("table", "accelerator", "m", "measured", "predicted", "unit", "error_pct", "measured_vs_8192", "model_vs_8192"))
 with pl.Config(tbl_rows=sweep.height):
     display(sweep)
