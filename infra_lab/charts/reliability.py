@@ -55,7 +55,8 @@ def interruption_rate_bars(rates, title: str = "Expected interruptions per day b
     Parameters
     ----------
     rates : frame from :func:`infra_lab.reliability.interruption_rates` (component_class,
-        rate_per_hour [1/h]); an optional ``cluster`` column splits the bars by cluster
+        rate_per_hour [1/h]); an optional ``cluster`` column splits the bars by cluster.
+        Bars are labelled with :func:`infra_lab.reliability.class_label` (NIC, HBM, link).
     """
     import polars as pl
 

@@ -20,8 +20,12 @@ capitals. Display only: the data's keys stay :data:`COMPONENT_CLASSES`."""
 
 def class_label(component_class: str) -> str:
     """The displayed name of a component class (:data:`CLASS_LABELS`): ``'nic'`` → ``'NIC'``.
+    An unknown class raises :class:`~infra_lab.errors.UnknownNameError` naming the nearest.
 
-    >>> class_label("nic"), class_label("link")
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.reliability.class_label("nic"), il.reliability.class_label("link")
     ('NIC', 'link')
     """
     if component_class not in CLASS_LABELS:
