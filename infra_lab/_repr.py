@@ -1,7 +1,9 @@
 """Readable printouts of result objects (:class:`~infra_lab.training.Estimate`,
 :class:`~infra_lab.collectives.CollectiveResult`, the reliability plans, economics' results,
 the catalog's accelerators and NICs): one field a line, 4 significant figures and the unit the
-field's name carries (``_s`` seconds, ``_bytes``, ``_Bps``, ``_W``, ``_usd``, ``tokens_per_s``,
+field's name carries (``_s`` seconds, ``_bytes``, ``_Bps``, ``_W``, ``_usd``, ``tokens_per_s``
+(``tokens/s``; ``tokens/s/GPU`` where the name says ``_per_gpu``, ``tokens/s per user`` for
+``_per_user``),
 fractions as a percentage beside the value).
 
 A class gives it as its ``__str__`` (``print(obj)``) and ``_repr_pretty_`` (what IPython and
@@ -41,14 +43,16 @@ def sig(x: float, digits: int = 4) -> str:
 
 
 def unsigned_zero(text: str) -> str:
-    """A formatted number that reads as zero without its minus sign: ``'-0.00'`` → ``'0.00'``
-    (a value that rounds to zero at the printed precision, or an IEEE negative zero, is zero
-    as printed; the exact value keeps its sign).
+    """A formatted number that reads as zero without its sign: ``'-0.00'`` → ``'0.00'``, and a
+    signed format's ``'+0.0'`` → ``'0.0'`` (a value that rounds to zero at the printed
+    precision, or an IEEE negative zero, is zero as printed; the exact value keeps its sign).
 
     >>> unsigned_zero("-0.00"), unsigned_zero("-0"), unsigned_zero("-0.01"), unsigned_zero("-0.00%")
     ('0.00', '0', '-0.01', '0.00%')
+    >>> unsigned_zero(f"{-0.04:+.1f}"), unsigned_zero(f"{0.04:+.1f}"), unsigned_zero(f"{0.06:+.1f}")
+    ('0.0', '0.0', '+0.1')
     """
-    if text.startswith(("-", "\u2212")) and not any(c in "123456789" for c in text.split("e")[0]):
+    if text.startswith(("-", "\u2212", "+")) and not any(c in "123456789" for c in text.split("e")[0]):
         return text[1:]
     return text
 
@@ -125,7 +129,9 @@ def value_text(name: str, value: object) -> str:
     >>> value_text("price_usd_per_gpu_hour", 2.0), value_text("gpu_hours", 136299.07), value_text("tokens", 12e12)
     ('2 USD per GPU hour', '136,299 GPU·h', '12 T tokens')
     >>> value_text("output_tokens_per_s_per_gpu", 925.13), value_text("lm_positions", 458.0)
-    ('925.1 tokens/s', '458 positions')
+    ('925.1 tokens/s/GPU', '458 positions')
+    >>> value_text("output_tokens_per_s", 1.25e6), value_text("tokens_per_s_per_gpu", 2.5e6)
+    ('1.25 M tokens/s', '2.5 M tokens/s/GPU')
     >>> value_text("max_concurrency", 2096), value_text("running_requests", 256.0)
     ('2,096 requests', '256 requests')
     """
@@ -151,7 +157,9 @@ def value_text(name: str, value: object) -> str:
     if name.endswith("_Bps") or "_Bps_" in name:
         return _scaled(x, "B/s")
     if "tokens_per_s" in name:      # tokens_per_s_per_gpu, output_tokens_per_s, ... (not seconds)
-        return _scaled(x, " tokens/s").replace("  ", " ") if abs(x) >= 1e6 else f"{sig(x)} tokens/s"
+        unit = ("tokens/s/GPU" if "_per_gpu" in name
+                else "tokens/s per user" if name.endswith("_per_user") else "tokens/s")
+        return f"{_scaled(x, '')} {unit}".replace("  ", " ") if abs(x) >= 1e6 else f"{sig(x)} {unit}"
     if name.startswith("tflops"):
         return f"{sig(x)} TFLOP/s"
     if name == "peak_flops" or name.endswith("_flops"):

@@ -510,7 +510,7 @@ def test_cli_sizes_read_decimal_and_binary_prefixes():
 
 def test_interruption_chart_counts_per_day_as_24_hourly_rates():
     """interruption_rate_bars plots interruptions per day: 24 × each class's rate per hour
-    (reliability.interruption_rates)."""
+    (reliability.interruption_rates), each class under its displayed name (nic → NIC)."""
     import polars as pl
 
     import infra_lab as il
@@ -519,8 +519,9 @@ def test_interruption_chart_counts_per_day_as_24_hourly_rates():
     rates = R.interruption_rates(il.load_scenario("zaya1-ibm-mi300x"))
     data = pl.DataFrame(il.charts.interruption_rate_bars(rates).data)
     per_day = dict(zip(data["component_class"], data["per_day"], strict=True))
+    assert {"GPU", "HBM", "NIC", "link"} <= set(per_day) and "nic" not in per_day
     for cls, rate in zip(rates["component_class"], rates["rate_per_hour"], strict=True):
-        assert per_day[cls] == pytest.approx(24.0 * rate, rel=1e-12), cls
+        assert per_day[R.class_label(cls)] == pytest.approx(24.0 * rate, rel=1e-12), cls
 
 
 def _chart_frame(chart, column: str):

@@ -1016,3 +1016,17 @@ def test_unknown_quotes_a_non_string_name_by_type_and_short_form():
     from infra_lab.errors import unknown
     msg = str(unknown("accelerator", pl.DataFrame({"a": list(range(100))}), ["MI300X", "H100-SXM"]))
     assert "(a DataFrame)" in msg and "Did you mean" not in msg and len(msg) < 160
+
+
+def test_component_classes_display_as_a_reader_expects():
+    """Notebook 06 showed the classes as their keys ("nic, link, switch, software, unknown");
+    class_label gives the displayed name (acronyms in capitals) for every class and only those,
+    and the data keeps its keys."""
+    from infra_lab import reliability as R
+
+    assert tuple(R.CLASS_LABELS) == R.COMPONENT_CLASSES
+    assert [R.class_label(c) for c in R.COMPONENT_CLASSES] == [
+        "GPU", "HBM", "NIC", "link", "switch", "host", "software", "unknown"]
+    with pytest.raises(UnknownNameError, match=r"component_class 'nics'\. Did you mean 'nic'\?"):
+        R.class_label("nics")
+    assert set(R.class_shares()["component_class"]) <= set(R.COMPONENT_CLASSES)

@@ -56,7 +56,7 @@ def test_estimate_prints_units_and_rounded_values_and_keeps_exact_ones(est):
     got = _lines(est)
     assert got["step_time_s"] == value_text("step_time_s", est.step_time_s) and got["step_time_s"].endswith(" ms")
     assert got["memory_per_gpu_bytes"].endswith("GiB)") and "GB (" in got["memory_per_gpu_bytes"]
-    assert got["tokens_per_s_per_gpu"].endswith("tokens/s") and got["mfu"].endswith("%)")
+    assert got["tokens_per_s_per_gpu"].endswith(" tokens/s/GPU") and got["mfu"].endswith("%)")
     assert got["fits"] == "True" and got["gpus"] == "1,024"
     assert repr(est).startswith("Estimate(step_time_s=0.33493479") and _pretty(est) == text   # repr exact
     # every repr field is printed under its attribute name, and to_dict stays exact
@@ -277,3 +277,21 @@ def test_request_counts_print_with_their_unit():
     assert lines["max_concurrency"] == f"{r.max_concurrency:,} requests"
     assert lines["running_requests"].endswith(" requests") and lines["gpus"] == f"{r.gpus:,}"
     assert value_text("concurrency", 64) == "64 requests" and value_text("running_requests", 12.5) == "12.5 requests"
+
+
+def test_per_gpu_throughputs_print_tokens_per_s_per_gpu():
+    """ServeResult and Estimate printed their per-GPU throughputs (`*_tokens_per_s_per_gpu`) as
+    plain `tokens/s`, the unit of a whole deployment's rate; a per-GPU field now reads
+    `tokens/s/GPU`, a per-user one `tokens/s per user`, and the others keep `tokens/s`."""
+    r = il.serve(il.load_scenario("maia-class-serving-mi300x"))
+    lines = _lines(r)
+    per_gpu = [n for n in lines if "tokens_per_s" in n and "_per_gpu" in n]
+    assert per_gpu, lines
+    for n in per_gpu:
+        assert lines[n].endswith(" tokens/s/GPU"), (n, lines[n])
+    assert lines["tokens_per_s_per_user"].endswith(" tokens/s per user")
+    for n in (n for n in lines if "tokens_per_s" in n and not n.endswith(("_per_gpu", "_per_user"))):
+        assert lines[n].endswith(" tokens/s"), (n, lines[n])
+    assert value_text("output_tokens_per_s_per_gpu", 925.13) == "925.1 tokens/s/GPU"
+    assert value_text("tokens_per_s_per_gpu", 2.5e6) == "2.5 M tokens/s/GPU"
+    assert value_text("total_tokens_per_s", 1.25e6) == "1.25 M tokens/s"

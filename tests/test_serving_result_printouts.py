@@ -39,9 +39,10 @@ def test_serve_result_prints_units_and_keeps_the_exact_repr(served):
     assert text.startswith("ServeResult: maia-class-serving-mi300x, 8 × MI300X (vllm-rocm), concurrency ")
     assert not LONG_FLOAT.search(text), text
     got = _lines(text)
-    for name in ("output_tokens_per_s", "total_tokens_per_s", "output_tokens_per_s_per_gpu",
-                 "total_tokens_per_s_per_gpu", "tokens_per_s_per_user"):
-        assert got[name].endswith("tokens/s"), (name, got[name])
+    for name, unit in (("output_tokens_per_s", "tokens/s"), ("total_tokens_per_s", "tokens/s"),
+                       ("output_tokens_per_s_per_gpu", "tokens/s/GPU"), ("total_tokens_per_s_per_gpu", "tokens/s/GPU"),
+                       ("tokens_per_s_per_user", "tokens/s per user")):
+        assert got[name].endswith(" " + unit), (name, got[name])
     assert got["ttft_s"].endswith(("ms", " s")) and got["memory_per_gpu_bytes"].endswith("GiB)")
     assert got["prefill_time_fraction"].endswith("%)") and got["prompt_tokens"].endswith("tokens")
     assert set(r.to_dict()) <= set(got)

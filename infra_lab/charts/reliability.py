@@ -55,14 +55,18 @@ def interruption_rate_bars(rates, title: str = "Expected interruptions per day b
     Parameters
     ----------
     rates : frame from :func:`infra_lab.reliability.interruption_rates` (component_class,
-        rate_per_hour [1/h]); an optional ``cluster`` column splits the bars by cluster
+        rate_per_hour [1/h]); an optional ``cluster`` column splits the bars by cluster.
+        Bars are labelled with :func:`infra_lab.reliability.class_label` (NIC, HBM, link).
     """
     import polars as pl
+
+    from ..reliability import CLASS_LABELS  # display names (NIC, HBM); the data keeps its keys
 
     require_columns(rates, ["component_class", "rate_per_hour"], "interruption_rate_bars")
     df = rates.with_columns((pl.col("rate_per_hour") * 24).alias("per_day"))
     if "cluster" not in df.columns:
         df = df.with_columns(pl.lit("cluster").alias("cluster"))
+    df = df.with_columns(pl.col("component_class").replace_strict(CLASS_LABELS))
     df = to_altair_data(df.select("cluster", "component_class", "per_day"))
     return alt.Chart(df, title=title).mark_bar().encode(
         y=alt.Y("component_class:N", sort="-x", title="component class"),

@@ -30,7 +30,7 @@ All defaults come from ``data/reliability/*.csv`` (each row with ``source_url`` 
 3.09
 """
 
-from ._data import BASES, COMPONENT_CLASSES, parameter, parameters
+from ._data import BASES, CLASS_LABELS, COMPONENT_CLASSES, class_label, parameter, parameters
 from .checkpoint import (
     OVERFLOW_EXPONENT,
     CheckpointPlan,
@@ -93,7 +93,7 @@ from .study import (
 )
 
 __all__ = [
-    "BASES", "COMPONENT_CLASSES", "parameter", "parameters",
+    "BASES", "CLASS_LABELS", "COMPONENT_CLASSES", "class_label", "parameter", "parameters",
     "OVERFLOW_EXPONENT", "CheckpointPlan", "RestartModel", "RunPlan", "checkpoint_plan",
     "daly_interval_s", "expected_wall_time_s", "hot_spare_fraction", "hot_spares_for", "optimal_interval_s",
     "plan_run", "restart_model", "restart_profiles", "restart_times_s", "spare_availability",

@@ -12,6 +12,26 @@ DATA = catalog.DATA_DIR / "reliability"
 
 COMPONENT_CLASSES = ("gpu", "hbm", "nic", "link", "switch", "host", "software", "unknown")
 """Component classes, in the order used by every per-class array of the package."""
+CLASS_LABELS = {"gpu": "GPU", "hbm": "HBM", "nic": "NIC", "link": "link", "switch": "switch",
+                "host": "host", "software": "software", "unknown": "unknown"}
+"""How a component class reads where it is displayed (tables, charts, prose): acronyms in
+capitals. Display only: the data's keys stay :data:`COMPONENT_CLASSES`."""
+
+
+def class_label(component_class: str) -> str:
+    """The displayed name of a component class (:data:`CLASS_LABELS`): ``'nic'`` → ``'NIC'``.
+    An unknown class raises :class:`~infra_lab.errors.UnknownNameError` naming the nearest.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.reliability.class_label("nic"), il.reliability.class_label("link")
+    ('NIC', 'link')
+    """
+    if component_class not in CLASS_LABELS:
+        raise unknown("component_class", component_class, COMPONENT_CLASSES)
+    return CLASS_LABELS[component_class]
+
 BASES = ("gpu", "hbm", "nic", "link", "switch", "node")
 """What a class's rate is counted per: GPUs, HBM (stacks, GPUs or GB, see ``hbm_basis``),
 back-end NICs, back-end links, back-end switches, nodes."""

@@ -270,7 +270,7 @@ class ServeResult(Printout):
     def _printout(self) -> str:
         """What print() and a notebook show: a readable printout titled with the model, the GPUs
         and the concurrency, one field a line, 4 significant figures, each with its unit
-        (``output_tokens_per_s_per_gpu  925.1 tokens/s``); the exact values are the attributes
+        (``output_tokens_per_s_per_gpu  925.1 tokens/s/GPU``); the exact values are the attributes
         and :meth:`to_dict`, the time per cycle ``r.breakdown``.
 
         Examples

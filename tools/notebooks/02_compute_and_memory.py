@@ -132,12 +132,19 @@ print("Derived (no measurement: the argument is in the CSV note; low/high = rang
 derived
 """),
     ("code", r"""
+from infra_lab._repr import unsigned_zero   # a signed error that rounds to zero prints 0.0, not -0.0
+
+
+def signed(e: float) -> str:
+    return unsigned_zero(f"{e:+.1f}")
+
+
 val = il.compute.gemm_validation()
 h100_8192 = 2 * 8192**3 / il.compute.gemm_time(8192, 8192, 8192, "H100") / 1e12
 for r in val.iter_rows(named=True):
     tag = "fitted: model max = published by construction" if r["fitted"] else "independent check"
     print(f"{r['accelerator']:13s} {r['precision']:5s} {r['m']:>6}x{r['n']:>6}x{r['k']:>6}: published "
-          f"{r['published_tflops']:7.1f}, model at this shape {r['predicted_tflops']:7.1f} ({r['error_pct']:+5.1f} %), "
+          f"{r['published_tflops']:7.1f}, model at this shape {r['predicted_tflops']:7.1f} ({signed(r['error_pct']):>5} %), "
           f"model max {r['max_tflops']:7.1f}  [{tag}]")
 h100_maf = float(fits.filter((pl.col("accelerator") == "H100-SXM") & (pl.col("precision") == "bf16"))["measured_tflops"][0])
 print(f"H100 BF16 at 8192^3: {h100_8192:.1f} TFLOP/s, below the fitted maximum {h100_maf:.1f}: {h100_8192 < h100_maf}")
@@ -156,15 +163,15 @@ text = (f"**Reading.** The fitted rows are true by construction at the maximum; 
         f"model sits {abs(fit_err.max()):.1f} to {abs(fit_err.min()):.1f} % {'below' if below else 'around'} it "
         f"(wave and tile losses, the stream-K fix-up). The independent rows on the fitted devices are other "
         f"max-achievable sweeps with other software: "
-        + ", ".join(f"{a} ({sw}) {e:+.1f} %" for a, sw, e in same_dev.select("accelerator", "software", "error_pct").iter_rows()))
+        + ", ".join(f"{a} ({sw}) {signed(e)} %" for a, sw, e in same_dev.select("accelerator", "software", "error_pct").iter_rows()))
 if mi_checks.height > 1:
-    text += (f" — the software version alone moves MI300X between {mi_checks['error_pct'].min():+.1f} % and "
-             f"{mi_checks['error_pct'].max():+.1f} %")
+    text += (f" — the software version alone moves MI300X between {signed(mi_checks['error_pct'].min())} % and "
+             f"{signed(mi_checks['error_pct'].max())} %")
 text += "."
 for vname in var_rows["accelerator"].unique(maintain_order=True):
     vr = var_rows.filter(pl.col("accelerator") == vname)
     dr = il.compute.power_limit_derate(vname)
-    text += (f" The {vr.height} {vname} rows ({', '.join(f'{p_} {m}x{n}x{k} {e:+.1f} %' for p_, m, n, k, e in vr.select('precision', 'm', 'n', 'k', 'error_pct').iter_rows())}) "
+    text += (f" The {vr.height} {vname} rows ({', '.join(f'{p_} {m}x{n}x{k} {signed(e)} %' for p_, m, n, k, e in vr.select('precision', 'm', 'n', 'k', 'error_pct').iter_rows())}) "
              f"are sustained rates of a power-limited part, not max-achievable sweeps: its peak derate against "
              f"{dr['base']} ({dr['value']:.3f}) is the median of their BF16 ratios, so they check the shape "
              f"dependence, not the level.")
@@ -194,7 +201,7 @@ summ.with_columns(pl.col("median_abs_error_pct").round(1), pl.col("worst_abs_err
 il.charts.compute_validation_chart(vt)
 """),
     ("code", r"""
-test = vt.filter(pl.col("role") == "test").with_columns(pl.col("predicted").round(1), pl.col("error_pct").round(1))
+test = vt.filter(pl.col("role") == "test").with_columns(pl.col("predicted").round(1), pl.col("error_pct").round(1).replace(0.0, 0.0))   # -0.0 shows as 0.0
 # the misses, largest first: every test case off by OFF or more (the chart above shows every case, hover for its
 # name; il.compute.validation_table() returns them all)
 OFF = 10.0                                                          # [%]
@@ -419,7 +426,7 @@ at8k = sq.filter(pl.col("m") == 8192).select("table", pl.col("measured").alias("
 sweep = (sq.join(at8k, on="table")
            .with_columns((pl.col("measured") / pl.col("m8")).round(3).alias("measured_vs_8192"),
                          (pl.col("predicted") / pl.col("p8")).round(3).alias("model_vs_8192"),
-                         pl.col("predicted").round(1), pl.col("error_pct").round(1))
+                         pl.col("predicted").round(1), pl.col("error_pct").round(1).replace(0.0, 0.0))
            .select("table", "accelerator", "m", "measured", "predicted", "unit", "error_pct", "measured_vs_8192", "model_vs_8192"))
 with pl.Config(tbl_rows=sweep.height):
     display(sweep)

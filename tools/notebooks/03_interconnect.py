@@ -209,7 +209,9 @@ nccl_multi = val.filter((pl.col("library") == "nccl") & (pl.col("nodes") > 1) & 
 worst = scored.filter(pl.col("size_bytes") >= MiB).sort(pl.col("error_pct").abs(), descending=True).row(0, named=True)
 ctx = val.filter(pl.col("use") == "context")
 mi_rows = val.filter(pl.col("case").str.starts_with("mi300x-1n") & pl.col("size_bytes").is_between(MID[0], MID[-1]))
-mi_mid = ", ".join(f"{r['error_pct']:+.1f} % ({r['split']})" for r in mi_rows.iter_rows(named=True))
+from infra_lab._repr import unsigned_zero   # an error that rounds to zero prints 0.0 %, not -0.0 %
+
+mi_mid = ", ".join(f"{unsigned_zero(format(r['error_pct'], '+.1f'))} % ({r['split']})" for r in mi_rows.iter_rows(named=True))
 md(f"**{scored.height} held-out results** (test split; {val.filter(pl.col('split') == 'train').height} training rows "
    f"fitted the {len(fitted) - n_lat} physical factors in `data/network_physics.csv` and {n_lat} hop latencies — `fit_physics()` "
    f"re-derives them). From {size_label(MiB)} up the median |error| is **{big.median():.1f} %** and the worst "

@@ -163,7 +163,7 @@ m_l_p = R.mtbi_hours(il.scenario.HardwareConfig.from_dict(
     calibration="llama3", reading="printed")
 print(f"Llama 3 cluster, llama3 calibration: MTBI {m_l:.3f} h (count reading), {m_l_p:.3f} h (printed) "
       f"= {llama_hw['window_h']:.0f} h / {llama_hw['interruptions']:.0f} by construction")
-shares.with_columns(pl.col(pl.Float64).round(4))
+shares.with_columns(pl.col(pl.Float64).round(4), pl.col("component_class").replace_strict(R.CLASS_LABELS))
 """),
     ("code", r"""
 bloom = obs["BLOOM-176B pre-training"]
@@ -378,7 +378,7 @@ spares = pl.DataFrame([{"gpus": g, "pool": pool, "spare_availability": R.plan_ru
     restart=R.restart_model("baseline", hot_spares=s)).spare_availability}
     for g in GPUS[::2] for pool, s in ((f"spare availability [-], {n_sp} spares", n_sp),
                                                  (f"spare availability [-], {n_sp} per {n_pool} nodes", None))])
-display(per_class.with_columns(pl.col(pl.Float64).round(1)))
+display(per_class.with_columns(pl.col(pl.Float64).round(1), pl.col("component_class").replace_strict(R.CLASS_LABELS)))
 spares.pivot(on="pool", index="gpus", values="spare_availability").with_columns(pl.col(pl.Float64).round(3))
 """),
     ("code", r"""
@@ -663,7 +663,7 @@ md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruption
   jobs, the better fit for this cluster): {F["expected_interruptions"]:.0f} interruptions, goodput {F["goodput"]:.1%}. Each calibration
   reproduces its own observation by construction; the held-out cases favour the fleet reading at this size.
 * **MI300X-specific risk is HBM and newness.** {stacks_per_gpu[ZL]:.0f} HBM stacks per GPU instead of {stacks_per_gpu[HL]:.0f} shorten the MTBI by {1 - mi / hx:.0%} against the
-  H100 counterpart; an early-deployment factor of {ED_TOP:g} on the {", ".join(early_cls)} classes takes goodput to {ed3["fleet"]["goodput"]:.1%}
+  H100 counterpart; an early-deployment factor of {ED_TOP:g} on the {", ".join(map(R.class_label, early_cls))} classes takes goodput to {ed3["fleet"]["goodput"]:.1%}
   (fleet) — there is no public MI300X fleet data to narrow it.
 * **Rails-only is not a reliability shortcut.** At {GPUS[0]:,} GPUs rails-only and a rail-optimized Clos need
   {vs_or_same(ro1.switches, opt1.switches, "switches")} and {vs_or_same(ro1.links, opt1.links, "links")}; at {BIG:,} GPUs rails-only saves

@@ -138,13 +138,13 @@ display(il.charts.serving_parity_chart(val))
 """),
     ("code", r"""
 by_platform = S.validation_summary(val.filter(pl.col("split") == "test"), by=("accelerator", "engine", "dense_or_moe"))
-display(by_platform.filter(pl.col("metric") == "output_tokens_per_s_per_gpu").with_columns(pl.col(pl.Float64).round(1)))
+display(by_platform.filter(pl.col("metric") == "output_tokens_per_s_per_gpu").with_columns(pl.col(pl.Float64).round(1).replace(0.0, 0.0)))
 cases = (val.filter(pl.col("split") == "test", pl.col("excluded").is_null())
          .select("id", "stack", "output_tokens_per_s_per_gpu_measured", "output_tokens_per_s_per_gpu_predicted",
                  "output_tokens_per_s_per_gpu_error_pct", "tpot_s_error_pct", "ttft_s_error_pct")
          .sort("output_tokens_per_s_per_gpu_error_pct"))
 with pl.Config(tbl_rows=cases.height):     # every test point, none elided
-    display(cases.with_columns(pl.col(pl.Float64).round(1)))
+    display(cases.with_columns(pl.col(pl.Float64).round(1).replace(0.0, 0.0)))
 """),
     ("code", r"""
 t = {r["metric"]: r for r in summary.filter(pl.col("split") == "test").iter_rows(named=True)}
