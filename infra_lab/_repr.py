@@ -134,6 +134,8 @@ def value_text(name: str, value: object) -> str:
     ('1.25 M tokens/s', '2.5 M tokens/s/GPU')
     >>> value_text("max_concurrency", 2096), value_text("running_requests", 256.0)
     ('2,096 requests', '256 requests')
+    >>> value_text("output_tokens_per_s_per_gpu_error_pct", -12.5)
+    '-12.5 %'
     """
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return repr(value) if isinstance(value, str) else str(value)
@@ -152,6 +154,8 @@ def value_text(name: str, value: object) -> str:
         except (TypeError, ValueError):
             return repr(value)
     x = value
+    if name.endswith("_pct"):       # a percentage (tokens_per_s_error_pct is an error, not a throughput)
+        return f"{sig(x)} %"
     if name.endswith("_bytes"):
         return f"{_scaled(x, 'B')} ({sig(x / 2**30)} GiB)" if abs(x) >= 2**30 else _scaled(x, "B")
     if name.endswith("_Bps") or "_Bps_" in name:
