@@ -8,8 +8,7 @@
 * "notebook NN" / "notebooks NN and MM" name notebooks that exist;
 * a link in a notebook to another file resolves (a notebook beside it, or a path from notebooks/);
 * a repository path a notebook names in its prose (``docs/…``, ``data/…``, ``tools/…``, ``tests/…``)
-  exists;
-* the product never names the project's private ``shared/`` folder.
+  exists.
 
 The notebooks are read as their generators (tools/notebooks/NN_*.py) write them, without executing
 them."""
@@ -39,7 +38,6 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 REPO_PATH = re.compile(r"(?<![\w/.\-])((?:docs|data|tools|tests|benchmarks)/[\w./\-]*[\w/])")
 # repository-looking words that are prose, not paths: "over data/tensor/expert parallelism"
 PATHS_REVIEWED = {"data/tensor/expert"}
-SHARED = re.compile(r"(?<![\w\-])(?:\.\./)?shared/")
 
 
 def _cells(gen: Path) -> list[tuple[str, str]]:
@@ -153,14 +151,6 @@ def test_repository_paths_a_notebook_names_exist(gen):
     assert not bad, f"{gen.stem} names paths that are not in the repository: {bad}"
 
 
-def test_the_product_never_names_the_private_shared_folder():
-    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *GENERATORS,
-             *sorted((ROOT / "notebooks").glob("*.ipynb")), *sorted((ROOT / "infra_lab").rglob("*.py")),
-             *sorted((ROOT / "data").rglob("*.md"))]
-    bad = [str(p.relative_to(ROOT)) for p in files if SHARED.search(p.read_text(encoding="utf-8"))]
-    assert not bad, f"these name shared/: {bad}"
-
-
 def test_the_readers_catch_planted_faults():
     """Each reader finds a reference that does not resolve and passes one that does."""
     sections = {"03": {"1", "2", "3", "7"}, "04": {"3"}}
@@ -180,4 +170,3 @@ def test_the_readers_catch_planted_faults():
     assert section_problems(as_written("{at('03', '§9')}, {at('03', '§7')}"), "00", sections) == ["'notebook 03 §9' -> notebook 03 has no section 9"]
     assert REPO_PATH.findall("see `docs/validation.md`, data/expansion/ and nccl-tests/rccl-tests") == [
         "docs/validation.md", "data/expansion/"]
-    assert SHARED.search("read ../shared/findings.md") and not SHARED.search("a shared-expert/ layout")

@@ -315,9 +315,8 @@ def fsdp_reduce_scatter_bytes(stack_params: dict, fsdp_impl: str = "torch") -> f
     >>> fsdp_reduce_scatter_bytes(il.stacks.params("megatron-core-cuda"), "megatron")
     0.0
     """
-    if fsdp_impl not in FSDP_IMPLS:
-        raise unknown("parallelism.fsdp_impl", fsdp_impl, FSDP_IMPLS)
-    return 0.0 if fsdp_impl == "megatron" else zero3_reduce_bytes(stack_params, fsdp_impl)
+    held = zero3_reduce_bytes(stack_params, fsdp_impl)   # its check names a wrong fsdp_impl
+    return 0.0 if fsdp_impl == "megatron" else held
 
 
 def fsdp_gather_bytes(weight_bytes: float, precision: str, fsdp_float8_all_gather: bool = False) -> float:

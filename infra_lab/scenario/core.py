@@ -329,14 +329,12 @@ class Scenario(Printout):
             )
         if p.etp > 1 and not spec.experts:
             raise ValidationError(f"parallelism.etp = {p.etp}: the model has no experts (dense); allowed etp = 1")
-        from ..memory.inference import training_etp_accepted
+        from ..memory.inference import check_training_tp, training_etp_accepted
 
         if not training_etp_accepted(p.etp, p.tp, p.ep, self.stack):
             raise ValidationError(
                 f"parallelism.etp = {p.etp}: with ep = {p.ep} > 1 the training stack {self.stack!r} (torchtitan) "
                 f"takes an expert tensor-parallel size of 1 or tp only; allowed etp = 1 or {p.tp}")
-        from ..memory.inference import check_training_tp
-
         check_training_tp(spec, p.tp, self.stack)   # heads, and KV heads as the stack's framework splits them
         if tr.seq_len % p.cp:
             raise ValidationError(f"parallelism.cp = {p.cp}: must divide training.seq_len = {tr.seq_len}")
