@@ -46,8 +46,9 @@ def test_the_model_matches_the_hand_figure(i):
     leaves out a small modelled effect (activations read beside the weights, the mean step's
     rare one-token prompt chunk, the prefill forward's LM head, each stated in the row)."""
     r = _rows()[i]
-    if r["tol"] is None:
-        pytest.skip("held to its explanation below")
+    if r["tol"] is None:    # the decode GEMMs above the row padding: traced in the next test
+        assert r["model"] > r["hand"], r["how"]
+        return
     assert r["model"] == pytest.approx(r["hand"], rel=r["tol"], abs=0 if r["tol"] else 1e-12), r["how"]
 
 
