@@ -139,22 +139,25 @@ def kv_read_large_batch() -> dict:
 
 def decode_gemms_128() -> dict:
     """The same FP8 plan at 128 requests (1-token prompts): the MLP GEMMs of a decode step are
-    still a weight read (the roofline ridge, peak FP8 FLOP/s x 1 B / (2 x read rate), is near 300
-    rows), so by hand: 80 layers x the gate/up and down weights at the stack's HBM rate + their
-    2 kernels. The model's MLP time per step."""
-    acc, L = "H100-SXM", 80
-    sc, r, sp = serve("llama3-70b", acc, {"tp": 8, "concurrency": 128, "input_tokens": 1, "output_tokens": 4096,
+    still a read (the roofline ridge, peak FP8 FLOP/s x 1 B / (2 x read rate), is near 300 rows),
+    above the decode row padding of 64 rows as below it, so by hand: 80 layers x (the gate/up and
+    down weights + 128 rows of their activations in and out at 16 bits) at the stack's HBM rate +
+    their 2 kernels. The model's MLP time per step."""
+    acc, L, b = "H100-SXM", 80, 128
+    sc, r, sp = serve("llama3-70b", acc, {"tp": 8, "concurrency": b, "input_tokens": 1, "output_tokens": 4096,
                                          "weight_precision": "fp8"})
     spec = sc.model_spec
-    weights = L * 3 * spec.hidden * spec.ffn_hidden / 8 * 1
+    h, f = spec.hidden, spec.ffn_hidden / 8
+    weights = L * 3 * h * f * 1
+    acts = L * b * ((h + 2 * f) + (f + h)) * 2      # gate/up: h in, 2f out; down: f in, h out
     kfix = sp["kernel_fixed_scale"] * compute.kernel_fixed_s(acc)
     bw = read_Bps(acc, sp)
-    hand = weights / bw + 2 * L * kfix
+    hand = (weights + acts) / bw + 2 * L * kfix
     ridge = il.catalog.accelerator(acc).peak("fp8") / (2 * bw)
     return {"check": "Llama 3 70B FP8, tp 8 on 8 H100, 128 requests: MLP GEMMs per decode step", "unit": "ms",
-            "hand": hand * 1e3, "model": part(r, "mlp_gemm") * 1e3, "tol": None,
-            "how": f"{weights / 1e9:.2f} GB of MLP weights at {bw / 1e12:.2f} TB/s + 160 kernels (below the "
-                   f"roofline ridge of {ridge:.0f} rows)"}
+            "hand": hand * 1e3, "model": part(r, "mlp_gemm") * 1e3, "tol": 0.01,
+            "how": f"({weights / 1e9:.2f} GB of MLP weights + {acts / 1e9:.2f} GB of activations) at "
+                   f"{bw / 1e12:.2f} TB/s + 160 kernels (below the roofline ridge of {ridge:.0f} rows)"}
 
 
 # ---------------------------------------------------------------------------------------

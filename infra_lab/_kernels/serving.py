@@ -186,9 +186,13 @@ the MLP (wb), attention projections (wba) and routed experts (wbe) [B]."""
 
 @njit(cache=True, no_cfunc_wrapper=True)
 def _roofline(m, n, k, b, eff, peak, wbytes, bw, gscale, mscale):
-    """max(compute, memory) time of b GEMMs (m×k)·(k×n) at efficiency ``eff`` [s]; the
-    stack's gemm_time_scale is floored at ``eff`` so no GEMM runs faster than ``peak`` (the
-    memory floor is applied to ``mscale`` by the caller)."""
+    """max(compute, memory) time of b GEMMs (m×k)·(k×n) [s]: the compute part at ``eff``, the
+    compute model's efficiency of the GEMM with no HBM limit and no fixed time per kernel
+    (serving.core.serving_inputs), x the stack's gemm_time_scale (floored at ``eff``, so no
+    GEMM runs faster than ``peak``); the HBM read of the weights and activations (+ the output
+    written) at the achieved bandwidth ``bw`` x the stack's memory_time_scale (floored at HBM
+    peak by the caller). The same composition on both sides of the decode row padding, so the
+    time is continuous in the rows there."""
     g = gscale if gscale > eff else eff
     t_c = 2.0 * m * n * k * b / (peak * eff) * g
     t_m = b * (n * k * wbytes + m * (n + k) * 2.0) / bw * mscale
@@ -875,8 +879,9 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, kv_share, etp_index, im
                     tr = 0.0  # the routed experts of one MoE layer on the busiest rank [s]
                     # GEMMs: j < n_ne the non-expert ones (ne_cnt[j] per forward, ne_mtp[j] per draft
                     # pass), then (moe_here) the routed experts; each at the efficiency of
-                    # infra_lab._kernels.gemm.gemm_kernel (memoized) at the integer shape with at
-                    # least H_MIN_ROWS rows, timed by _roofline on the real rows
+                    # infra_lab._kernels.gemm.gemm_kernel (memoized; its compute part only, as
+                    # serving_inputs passes the models) at the integer shape with at least
+                    # H_MIN_ROWS rows, timed by _roofline on the real rows
                     for j in range((n_ne + n_ex if moe_here else n_ne) if active else 0):
                         cls = G_EXPERT
                         w = 0.0

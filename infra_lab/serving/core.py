@@ -623,11 +623,18 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     for i, t in enumerate(etps):
         etp_index[t] = i
     P = collectives.collective_time_params(hardware).array  # read-only, as in the Python calls
-    # the compute model's GEMM times end with its fixed time per kernel (kernel_fixed_s); the
-    # serving model adds that time once per kernel itself (H_KFIX: x the stack's
-    # kernel_fixed_scale), so the efficiencies it reads are those of the GEMM without it
-    # (before 2026-12-07 a GEMM whose compute term won paid it twice; docs/serving-history.md)
-    models_ = [dataclasses.replace(compute.gemm_model(acc.name, _gemm_precision(acc.name, p)), fixed_s=0.0)
+    # a serving GEMM's time composes the compute model's two parts with the stack's factors
+    # (kernel _roofline): its compute part (tiles, waves, split-K / stream-K, per-unit loads;
+    # the GEMM with no HBM limit: mem_bw_Bps = inf) x gemm_time_scale, and its HBM read
+    # (weights + activations) x memory_time_scale (floored at HBM peak), the larger of the two,
+    # plus the fixed time per kernel once (H_KFIX: x the stack's kernel_fixed_scale). So the
+    # efficiencies the kernel reads are those of the GEMM without its memory term and without
+    # its fixed time (before 2026-12-07 they held both: a GEMM whose compute term won paid the
+    # fixed time twice (entry 23), and above the decode row padding the weights were read at
+    # compute.hbm_efficiency x gemm_time_scale instead of the stack's memory rate (entry 24);
+    # docs/serving-history.md)
+    models_ = [dataclasses.replace(compute.gemm_model(acc.name, _gemm_precision(acc.name, p)), fixed_s=0.0,
+                                   mem_bw_Bps=math.inf)
                for p in _WPREC]
     # the share of a token's KV cache one GPU holds, per tp (memory's rule, its one owner)
     kv_share = np.array([memory.kv_share_per_gpu(spec, t) for t in tps])

@@ -5,6 +5,7 @@ and the equality tests use it."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -33,6 +34,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     check :func:`infra_lab._kernels.serving.serve_kernel` and by ``serve(reference=True)``.
     """
     from .. import collectives, compute, memory
+    from .._kernels import gemm as kg
     from .._kernels import serving as K
 
     spec, sv, hw = sc.model_spec, sc.serving, sc.hardware
@@ -74,25 +76,28 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     kinds = spec.layer_kinds()
     windows = spec.attention_windows()
 
-    effs: dict[tuple, float] = {}  # memo: the same shapes recur layer after layer
+    parts: dict[tuple, float] = {}  # memo: the same shapes recur layer after layer
     min_rows = _min_rows(acc.name)  # decode kernels do not pad fewer rows to a macro-tile
 
     def gemm_s(m: float, n: float, k: float, batch: float, wb: float, prec: str = cprec) -> float:
         if min(m, n, k, batch) <= 0:
             return 0.0
         ints = (max(min_rows, math.ceil(m - 1e-9)), *(max(1, math.ceil(x - 1e-9)) for x in (n, k, batch)))
-        if (prec, *ints) not in effs:
-            # the compute model's GEMM time less its fixed time per kernel, which kfix adds once
-            gprec = _gemm_precision(acc.name, prec)
-            shape = ([ints[0]], [ints[1]], [ints[2]], acc.name, gprec, [ints[3]])
-            t_all = float(compute.gemm_times(*shape)[0])
-            t_gemm = t_all - compute.gemm_model(acc.name, gprec).fixed_s
-            effs[(prec, *ints)] = float(compute.gemm_efficiencies(*shape)[0]) * t_all / t_gemm
-        eff = effs[(prec, *ints)]
+        if (prec, *ints) not in parts:
+            # the compute part of the compute model's GEMM at the integer shape: its plain-Python
+            # reference with no HBM limit and no fixed time per kernel (the HBM read is priced
+            # below at the stack's memory rate, the fixed time by kfix, once)
+            g = dataclasses.replace(compute.gemm_model(acc.name, _gemm_precision(acc.name, prec)),
+                                    mem_bw_Bps=math.inf, fixed_s=0.0)
+            e_out, t_out = kg.empty_outputs(1)
+            kg.gemm_reference(*(np.array([x], dtype=np.int64) for x in ints), *g.args(), e_out, t_out)
+            parts[(prec, *ints)] = float(t_out[0])
         flop = 2.0 * m * n * k * batch
         byts = batch * (n * k * wb + m * (n + k) * 2.0)
-        # the stack factors scale the compute model's times, never below the peaks
-        compute_s = max(flop / (acc.peak(prec) * eff) * p["gemm_time_scale"], flop / acc.peak(prec))
+        # the real rows at the integer shape's rate (fewer rows than a macro-tile: a share of
+        # the padded tile's time); the stack factors scale each part, neither below its peak
+        compute_s = max(parts[(prec, *ints)] * flop / (2.0 * ints[0] * ints[1] * ints[2] * ints[3])
+                        * p["gemm_time_scale"], flop / acc.peak(prec))
         memory_s = max(byts / bw * p["memory_time_scale"], byts / acc.hbm_bw_Bps)
         return max(compute_s, memory_s)
 
