@@ -34,6 +34,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ._repr import signed
 from .errors import empty_reasons, with_reasons
 
 PROG = "infra-lab"
@@ -1351,7 +1352,7 @@ def cmd_validate(a) -> Output:
     if a.format == "json":
         out.json_extra["skipped"] = skipped
     out.notes += [f"skipped: {s}" for s in skipped]
-    out.notes += [f"{r['case']} ({r['error_pct']:+.1f} %), counted, but {r['scope']}" for r in recs if r.get("scope")]
+    out.notes += [f"{r['case']} ({signed(r['error_pct'])} %), counted, but {r['scope']}" for r in recs if r.get("scope")]
     return out
 
 
