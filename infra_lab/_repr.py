@@ -155,6 +155,12 @@ def _seconds(x: float) -> str:
     return f"{sig(x)} s"
 
 
+NOT_REPAID = "the operating cash does not repay the outlay within the horizon"
+"""What a payback of ``math.inf`` means (:func:`infra_lab.economics.payback_years`'s convention),
+in the words the printouts give it: a payback field or band prints "never" for it, the value
+stays ``inf``."""
+
+
 def value_text(name: str, value: object) -> str:
     """One field's value as a reader wants it, its unit read from the field's name.
 
@@ -172,6 +178,8 @@ def value_text(name: str, value: object) -> str:
     ('2,096 requests', '256 requests')
     >>> value_text("output_tokens_per_s_per_gpu_error_pct", -12.5)
     '-12.5 %'
+    >>> value_text("payback_years", 3.5), value_text("payback_years", float("inf"))
+    ('3.5 years', 'never (inf: the operating cash does not repay the outlay within the horizon)')
     """
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return repr(value) if isinstance(value, str) else str(value)
@@ -224,6 +232,8 @@ def value_text(name: str, value: object) -> str:
     if name.endswith("_hours"):
         return f"{sig(x)} h"
     if name == "years" or name.endswith("_years"):
+        if "payback" in name and x == math.inf:   # payback_years' "never repaid" (the field stays inf)
+            return f"never (inf: {NOT_REPAID})"
         return f"{sig(x)} years"
     if name == "months":
         return f"{sig(x)} months"
