@@ -1431,7 +1431,7 @@ EXAMPLES = {
     "search": """examples:
   infra-lab search zaya1-ibm-mi300x --top 5 --max-tp 8
   infra-lab search my_run.toml --objective mfu --zero 1,2 --recompute none,selective
-  infra-lab search my_run.toml --top all --all --format csv > plans.csv
+  infra-lab search my_run.toml --top all --all --tp 8 --pp 1 --format csv > plans.csv   # every plan at tp 8, pp 1, fitting or not
   infra-lab search zaya1-ibm-mi300x --pp-schedules all --min-pp 2 --top 5""",
     "collective": """examples:
   infra-lab collective all_reduce 1GiB --hardware data/scenarios/zaya1-ibm-mi300x.toml --gpus 64
