@@ -12,9 +12,11 @@ the throughput–interactivity Pareto front. The model (formulas in ``docs/servi
   up to ``chunk_tokens − decode tokens`` prompt tokens; SGLang (by default) and ATOM run
   prefill forwards of their own that pause decoding.
 * **One forward** on a GPU of the critical path: every GEMM of the model's op list
-  (:func:`infra_lab.compute.gemm_records`) timed as a roofline with the compute model's GEMM efficiency
-  (:func:`infra_lab._kernels.gemm.gemm_kernel`, the kernel behind
-  :func:`infra_lab.compute.gemm_efficiencies`) and the weight bytes of the storage format
+  (:func:`infra_lab.compute.gemm_records`) timed as a roofline: the compute part of the compute
+  model's GEMM (:func:`infra_lab._kernels.gemm.gemm_kernel`, the kernel behind
+  :func:`infra_lab.compute.gemm_efficiencies`, with no HBM limit) x the stack's gemm_time_scale
+  against the read of the weight bytes of the storage format and the activations x its
+  memory_time_scale
   (weight-only quantization where the GPU lacks the format's tensor cores); routed experts
   as a grouped GEMM over the *expected number of distinct experts* the batch touches on the
   busiest expert-parallel rank, ``E/ep·(1 − (1 − k/E)^T)``; decode attention reading each
