@@ -45,6 +45,7 @@ import numpy as np
 
 from . import _validate as V
 from . import catalog
+from ._repr import Printout
 from .errors import NicFeatureWarning, ValidationError, check_positive, unknown
 from .scenario import HardwareConfig, as_hardware
 
@@ -182,7 +183,7 @@ def hardware_config(hardware) -> HardwareConfig:
 # Scale-up and scale-out descriptions
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class ScaleUp:
+class ScaleUp(Printout):
     """The scale-up fabric of one accelerator type.
 
     Attributes
@@ -255,7 +256,7 @@ def scaleup(hardware) -> ScaleUp:
 
 
 @dataclass(frozen=True)
-class ScaleOut:
+class ScaleOut(Printout):
     """Scale-out (back-end) network of a cluster.
 
     The per-GPU scale-out rate has this one owner (:attr:`gpu_Bps`); the collective model
@@ -1071,7 +1072,7 @@ def solve_rates(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps:
 
 
 @dataclass(frozen=True)
-class StepResult:
+class StepResult(Printout):
     """Outcome of one simulated step.
 
     time_s : completion time of the last flow [s]; load_bound_s : busiest link's bytes /
