@@ -36,3 +36,4 @@ def test_a_misspelt_rate_keyword_reads_like_named_keywords():
     with pytest.raises(UnknownNameError) as e:
         il.reliability.simulate(il.reliability.plan_run(sc, 10.0), n=3)
     assert str(e.value).startswith("unknown keyword argument 'n' of il.reliability.simulate().")
+
