@@ -29,3 +29,12 @@ def test_the_recipe_prices_a_spine_crossing_step_slower_under_ecmp():
     assert eta < 1.0 and sprayed == 1.0
     ecmp = il.collective("all_reduce", 2**30, hw, 1024, fabric_efficiency=eta)
     assert ecmp.time_s > il.collective("all_reduce", 2**30, hw, 1024).time_s
+
+
+def test_the_flow_simulation_calls_have_parameters_and_examples():
+    """Before: simulate_step documented only ``completion`` and neither it nor monte_carlo had an
+    example, so "with and without spraying" had no worked call to start from."""
+    sim, mc = inspect.getdoc(il.fabric.simulate_step), inspect.getdoc(il.fabric.monte_carlo)
+    for word in ("flows :", "fabric :", "routing :", "seed :", "Examples", '"spray"'):
+        assert word in sim, word
+    assert "Examples" in mc and "fabric_efficiency" in mc
