@@ -41,7 +41,7 @@ import numpy as np
 from .. import catalog
 from .._repr import Printout
 from .._validate import sequence
-from ..errors import ValidationError, unknown, user_stacklevel
+from ..errors import ValidationError, short_repr, unknown, user_stacklevel
 from . import _validate as V
 from .data import HOURS_PER_YEAR, _no_price, parameters
 
@@ -826,11 +826,14 @@ def _rent_arg(price: Any, accelerator: Any) -> float:
         from ..serving.costs import price_for
 
         return price_for(V.accelerator(accelerator), price)
-    if not isinstance(price, (int, float, np.integer, np.floating)):   # bool is refused just below
-        raise ValidationError(
-            f"price_usd_per_gpu_hour = {type(price).__name__} object: expected a rent [USD/GPU-h] or 'rented' "
-            "(the median current on-demand rent of the accelerator)")
-    return V.positive("price_usd_per_gpu_hour", price, hi=1e4)
+    try:
+        return V.positive("price_usd_per_gpu_hour", price, hi=1e4)   # numbers, numpy scalars, 0-d arrays
+    except ValidationError:
+        if isinstance(price, (int, float, np.number, np.ndarray)):   # a number refused: its own message
+            raise
+        raise ValidationError(   # an object (an Estimate given as the price): cut, its type named, not its whole repr
+            f"price_usd_per_gpu_hour = {short_repr(price)}: expected a rent [USD/GPU-h] or 'rented' "
+            "(the median current on-demand rent of the accelerator)") from None
 
 
 def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",
