@@ -89,6 +89,7 @@ def test_new_model_fields_validated():
 
 
 # ---------------------------------------------------------------- the serving Scenario
+import dataclasses  # noqa: E402
 import math  # noqa: E402
 import tomllib  # noqa: E402
 import warnings  # noqa: E402
@@ -1600,7 +1601,8 @@ def test_fp4_gemms_run_in_the_parts_block_format(acc, fmt):
 
     sc = il.Scenario.from_dict(_sc(acc=acc, weight_precision="fp4"))
     inp = serving.serving_inputs(sc.model_spec, sc.hardware, il.stacks.params(sc.stack), [8], [8], stack=sc.stack)
-    want = compute.gemm_model(acc, fmt)
+    # without its fixed time per kernel, which the serving model adds once itself
+    want = dataclasses.replace(compute.gemm_model(acc, fmt), fixed_s=0.0)
     assert inp.g[2] == want.args()
     assert inp.H[K.H_FP4_BYTES] == memory.format_bytes(fmt)
     sc100 = il.Scenario.from_dict(_sc(acc="H100-SXM"))
@@ -1955,14 +1957,15 @@ def test_sglang_dp_attention_default_budget_is_per_rank_share():
     https://github.com/sgl-project/sglang/blob/v0.5.23/python/sglang/srt/arg_groups/parallel_hook.py#L326-L335,
     "DP attention is enabled. chunked prefill size is adjusted from ... to ..."), so DeepSeek-V3 on 8
     H200 (default 8192) prefills 1,024-token forwards per rank: the stack's default equals the
-    deployment's own chunk_tokens = 1024 (2,598 output tokens/s; 2,120 with 8,192 per rank).
+    deployment's own chunk_tokens = 1024 (2,642 output tokens/s; 2,132 with 8,192 per rank; 2,598 and 2,120
+    before the serving GEMMs stopped paying the fixed time per kernel twice, 2026-12-07).
     Driven by the stack parameter dp_attention_chunk_split, not by the engine's name."""
     d = _CASES["sglang-dp-attention"]
     share = {**d, "serving": {**d["serving"], "chunk_tokens": 8192 // 8}}
     assert serving.serve(d).output_tokens_per_s == pytest.approx(serving.serve(share).output_tokens_per_s, rel=1e-6)
-    assert serving.serve(d).output_tokens_per_s == pytest.approx(2598, rel=0.01)
+    assert serving.serve(d).output_tokens_per_s == pytest.approx(2642, rel=0.01)
     whole = serving.serve(d, stack_params={"dp_attention_chunk_split": 0})
-    assert whole.output_tokens_per_s == pytest.approx(serving.serve(d).output_tokens_per_s * 2120 / 2598, rel=0.01)
+    assert whole.output_tokens_per_s == pytest.approx(serving.serve(d).output_tokens_per_s * 2132 / 2642, rel=0.01)
     # the 16,384 default of a >= 160 GB GPU is shared out the same way; dp = 1 keeps it whole
     b200 = _sc(model="deepseek-v3", acc="B200", engine="sglang", tp=1, dp=8, ep=8, dp_attention=True,
                weight_precision="fp4", concurrency=256, input_tokens=3000, output_tokens=500)

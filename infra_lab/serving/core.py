@@ -6,6 +6,7 @@ and precision codes the other submodules share live here too."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field, fields
@@ -622,7 +623,12 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     for i, t in enumerate(etps):
         etp_index[t] = i
     P = collectives.collective_time_params(hardware).array  # read-only, as in the Python calls
-    models_ = [compute.gemm_model(acc.name, _gemm_precision(acc.name, p)) for p in _WPREC]
+    # the compute model's GEMM times end with its fixed time per kernel (kernel_fixed_s); the
+    # serving model adds that time once per kernel itself (H_KFIX: x the stack's
+    # kernel_fixed_scale), so the efficiencies it reads are those of the GEMM without it
+    # (before 2026-12-07 a GEMM whose compute term won paid it twice; docs/serving-history.md)
+    models_ = [dataclasses.replace(compute.gemm_model(acc.name, _gemm_precision(acc.name, p)), fixed_s=0.0)
+               for p in _WPREC]
     # the share of a token's KV cache one GPU holds, per tp (memory's rule, its one owner)
     kv_share = np.array([memory.kv_share_per_gpu(spec, t) for t in tps])
     return _Inputs(M, H, wins, tp_index, kv_share, etp_index, _imbalance_constants(spec, eps),

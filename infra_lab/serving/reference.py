@@ -82,9 +82,12 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
             return 0.0
         ints = (max(min_rows, math.ceil(m - 1e-9)), *(max(1, math.ceil(x - 1e-9)) for x in (n, k, batch)))
         if (prec, *ints) not in effs:
-            effs[(prec, *ints)] = float(compute.gemm_efficiencies([ints[0]], [ints[1]], [ints[2]], acc.name,
-                                                                  _gemm_precision(acc.name, prec),
-                                                                  [ints[3]])[0])
+            # the compute model's GEMM time less its fixed time per kernel, which kfix adds once
+            gprec = _gemm_precision(acc.name, prec)
+            shape = ([ints[0]], [ints[1]], [ints[2]], acc.name, gprec, [ints[3]])
+            t_all = float(compute.gemm_times(*shape)[0])
+            t_gemm = t_all - compute.gemm_model(acc.name, gprec).fixed_s
+            effs[(prec, *ints)] = float(compute.gemm_efficiencies(*shape)[0]) * t_all / t_gemm
         eff = effs[(prec, *ints)]
         flop = 2.0 * m * n * k * batch
         byts = batch * (n * k * wb + m * (n + k) * 2.0)
