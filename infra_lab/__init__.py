@@ -12,7 +12,8 @@ Calls: ``il.estimate``, ``il.search``, ``il.collective``, ``il.serve``, ``il.ser
 (``il.catalog``, ``il.units``, ``il.scenario``, ``il.models``, ``il.model_counts``,
 ``il.compute``, ``il.memory``, ``il.collectives``, ``il.fabric``, ``il.cluster``, ``il.training``,
 ``il.serving``, ``il.economics``, ``il.reliability``, ``il.charts``, ``il.widgets``,
-``il.validation``, ``il.stacks``, ``il.expansion``, ``il.multimodal``) load on first access (``il.errors``,
+``il.validation``, ``il.stacks``, ``il.expansion``, ``il.multimodal``, ``il.printout``: the
+printouts' number formats) load on first access (``il.errors``,
 ``il.catalog``, ``il.units`` and ``il.scenario`` are imported with the package), so
 ``import infra_lab`` stays light: altair and numba kernels are only imported when a chart or
 kernel is first used.
@@ -29,7 +30,7 @@ from .scenario import Scenario, list_scenarios, load_scenario  # noqa: E402
 _SUBMODULES = {
     "catalog", "units", "scenario", "models", "model_counts", "compute", "memory", "collectives",
     "fabric", "training", "economics", "reliability", "charts", "widgets", "validation",
-    "cluster", "stacks", "expansion", "multimodal", "serving",
+    "cluster", "stacks", "expansion", "multimodal", "serving", "printout",
 }
 
 # Contract calls that live in submodules; resolved lazily.

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
+
+from .errors import ValidationError
 
 _SI = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 
@@ -51,10 +54,43 @@ def unsigned_zero(text: str) -> str:
     ('0.00', '0', '-0.01', '0.00%')
     >>> unsigned_zero(f"{-0.04:+.1f}"), unsigned_zero(f"{0.04:+.1f}"), unsigned_zero(f"{0.06:+.1f}")
     ('0.0', '0.0', '+0.1')
+    >>> unsigned_zero("-inf"), unsigned_zero("+0%"), unsigned_zero("-0.000e+00")
+    ('-inf', '0%', '0.000e+00')
     """
-    if text.startswith(("-", "\u2212", "+")) and not any(c in "123456789" for c in text.split("e")[0]):
+    mantissa = text.split("e")[0]
+    if (text.startswith(("-", "\u2212", "+")) and "0" in mantissa
+            and not any(c in "123456789" for c in mantissa)):
         return text[1:]
-    return text
+    return text    # a non-zero figure, and '-inf' / '+inf' (no digit), keep their sign
+
+
+def signed(x: float, decimals: int = 1, *, percent: bool = False) -> str:
+    """``x`` with its sign and ``decimals`` decimals, for a reader: ``signed(12.34)`` →
+    ``'+12.3'``, ``signed(-1.5, 0)`` → ``'-2'``; ``percent=True`` prints a fraction as a
+    percentage (``signed(-0.256, 0, percent=True)`` → ``'-26%'``, as the ``'+.0%'`` format). A
+    value that rounds to zero at that precision (an IEEE negative zero included) prints as that
+    zero without a sign (``'0.0'``, never ``'+0.0'`` nor ``'-0.0'``); the value keeps its exact
+    sign, only the text drops it. NaN prints ``'nan'``, infinities ``'+inf'`` / ``'-inf'``. The one
+    owner of a signed figure in the package's printouts and reports and in the notebooks
+    (public as :func:`infra_lab.printout.signed`).
+
+    >>> signed(12.34), signed(-0.04), signed(0.04), signed(-0.0), signed(0.06), signed(-1.5, 0)
+    ('+12.3', '0.0', '0.0', '0.0', '+0.1', '-2')
+    >>> signed(0.004, 0, percent=True), signed(-0.256, 0, percent=True), signed(1234.5, 0), signed(float("inf"))
+    ('0%', '-26%', '+1234', '+inf')
+    >>> signed(float("nan")), signed(-3, 0), signed(0.0123, 2)
+    ('nan', '-3', '+0.01')
+    """
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise ValidationError(f"x = {x!r}: expected a real number to print with its sign")
+    if isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral) or not 0 <= decimals <= 12:
+        raise ValidationError(f"decimals = {decimals!r}: expected a whole number of decimals from 0 to 12")
+    if not isinstance(percent, bool):
+        raise ValidationError(f"percent = {percent!r}: expected True or False")
+    x = float(x)
+    if x != x:                     # NaN has no sign to show
+        return "nan"
+    return unsigned_zero(format(x, f"+.{int(decimals)}{'%' if percent else 'f'}"))
 
 
 def band_text(p50: float, p5: float, p95: float, digits: int = 4) -> str:
@@ -119,6 +155,12 @@ def _seconds(x: float) -> str:
     return f"{sig(x)} s"
 
 
+NOT_REPAID = "the operating cash does not repay the outlay within the horizon"
+"""What a payback of ``math.inf`` means (:func:`infra_lab.economics.payback_years`'s convention),
+in the words the printouts give it: a payback field or band prints "never" for it, the value
+stays ``inf``."""
+
+
 def value_text(name: str, value: object) -> str:
     """One field's value as a reader wants it, its unit read from the field's name.
 
@@ -136,6 +178,8 @@ def value_text(name: str, value: object) -> str:
     ('2,096 requests', '256 requests')
     >>> value_text("output_tokens_per_s_per_gpu_error_pct", -12.5)
     '-12.5 %'
+    >>> value_text("payback_years", 3.5), value_text("payback_years", float("inf"))
+    ('3.5 years', 'never (inf: the operating cash does not repay the outlay within the horizon)')
     """
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return repr(value) if isinstance(value, str) else str(value)
@@ -188,6 +232,8 @@ def value_text(name: str, value: object) -> str:
     if name.endswith("_hours"):
         return f"{sig(x)} h"
     if name == "years" or name.endswith("_years"):
+        if "payback" in name and x == math.inf:   # payback_years' "never repaid" (the field stays inf)
+            return f"never (inf: {NOT_REPAID})"
         return f"{sig(x)} years"
     if name == "months":
         return f"{sig(x)} months"

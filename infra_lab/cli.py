@@ -34,6 +34,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ._repr import signed
 from .errors import empty_reasons, with_reasons
 
 PROG = "infra-lab"
@@ -1351,7 +1352,7 @@ def cmd_validate(a) -> Output:
     if a.format == "json":
         out.json_extra["skipped"] = skipped
     out.notes += [f"skipped: {s}" for s in skipped]
-    out.notes += [f"{r['case']} ({r['error_pct']:+.1f} %), counted, but {r['scope']}" for r in recs if r.get("scope")]
+    out.notes += [f"{r['case']} ({signed(r['error_pct'])} %), counted, but {r['scope']}" for r in recs if r.get("scope")]
     return out
 
 
@@ -1430,7 +1431,7 @@ EXAMPLES = {
     "search": """examples:
   infra-lab search zaya1-ibm-mi300x --top 5 --max-tp 8
   infra-lab search my_run.toml --objective mfu --zero 1,2 --recompute none,selective
-  infra-lab search my_run.toml --top all --all --format csv > plans.csv
+  infra-lab search my_run.toml --top all --all --tp 8 --pp 1 --format csv > plans.csv   # every plan at tp 8, pp 1, fitting or not
   infra-lab search zaya1-ibm-mi300x --pp-schedules all --min-pp 2 --top 5""",
     "collective": """examples:
   infra-lab collective all_reduce 1GiB --hardware data/scenarios/zaya1-ibm-mi300x.toml --gpus 64

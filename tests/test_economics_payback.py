@@ -7,6 +7,7 @@ inf a few cells apart. ``economics.payback_band`` summarises paybacks over draws
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -79,3 +80,22 @@ def test_deal_final_run_cost_is_section_2s():
     d = E.deal_pnl(gh, goodput=g, seed=seed, n=n).line("Zyphra", "final run incl. goodput losses at the contract price")
     assert (d.p5, d.p50, d.p95) == pytest.approx((section2.p5, section2.p50, section2.p95), rel=1e-12)
 
+
+
+def test_a_payback_never_repaid_prints_never_and_stays_inf():
+    """ProviderView printed "payback_years  inf years" and the deal "IBM: payback  inf (3.814 to
+    inf) years"; the printouts now say "never" with what it means, and the numbers stay inf."""
+    from infra_lab._repr import NOT_REPAID
+
+    pv = E.provider_view(0.5, path="decay")
+    assert pv.payback_years == math.inf
+    row = next(line for line in str(pv).splitlines() if "payback_years" in line)
+    assert row.split(None, 1)[1] == f"never (inf: {NOT_REPAID})" and "inf years" not in str(pv)
+    repaid = E.provider_view(path="flat")
+    assert math.isfinite(repaid.payback_years)
+    assert re.search(r"payback_years +\d[\d.,]* years$", str(repaid), re.M), str(repaid)
+    d = E.deal_pnl(1.5e5, goodput=0.95, n=400, seed=20250930)     # P50 and P95 never, P5 repaid
+    pb = d.line("IBM", "payback")
+    line = next(x for x in str(d).splitlines() if "IBM: payback" in x)
+    assert math.isinf(pb.p50) and math.isfinite(pb.p5) and "inf" not in line
+    assert re.search(rf"never \(\d[\d.]* to never\) years \(never: {NOT_REPAID}\)$", line), line

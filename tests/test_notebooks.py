@@ -208,15 +208,16 @@ def executed_table_problems(nb) -> list[str]:
     return bad
 
 
-SIGNED_ZERO = re.compile(r"(?<![\w.+\-−])[-−]0(?:\.0+)?(?![\w.])")
-"""A zero printed with a minus sign ("-0.0 %"): a signed error that rounds to zero reads
-0.0 (infra_lab._repr.unsigned_zero, or ``.round(1).replace(0.0, 0.0)`` on a shown table's column)."""
+SIGNED_ZERO = re.compile(r"(?<![\w.+\-−])[-−+]0(?:\.0+)?(?![\w.])")
+"""A zero printed with a sign ("-0.0 %", "+0 %", "+0.0 points"): a signed figure that rounds to
+zero reads 0 / 0.0 (infra_lab.printout.signed, infra_lab.printout.unsigned_zero, or
+``.round(1).replace(0.0, 0.0)`` on a shown table's column). "+0.5", "+05", "1e+00" and
+"2.0-0.0" are not zeros with a sign."""
 
 
 def executed_signed_zeros(nb) -> list[str]:
     """Where an executed notebook's text (printed, markdown, a table's plain text) shows a
-    negative zero; HTML and chart specs (script text) are not read. ("+0.0" from a signed
-    format is not flagged: several notebooks print it, and it does not read as a negative.)"""
+    zero with a sign ("-0.0", "+0"); HTML and chart specs (script text) are not read."""
     from test_chart_axes import executed_outputs
 
     bad = []
@@ -236,11 +237,32 @@ def test_the_signed_zero_check_catches_a_minus_zero():
     out = nbformat.v4.new_output
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("pass", outputs=[out("stream", name="stdout", text="shape ( -0.0 %), ok")]),
-                nbformat.v4.new_code_cell("pass", outputs=[out("display_data", data={"text/markdown": "errors -0.0 % and −0 %, +0.0 %"})]),
+                nbformat.v4.new_code_cell("pass", outputs=[out("display_data", data={"text/markdown": "errors -0.0 % and −0 %"})]),
                 nbformat.v4.new_code_cell("pass", outputs=[out("stream", name="stdout", text=(
                     "0.0 %, -0.05, -0.1 %, 10.0, x-0, 1e-07, 2.0-0.0"))])]
     bad = executed_signed_zeros(nb)
     assert len(bad) == 3 and bad[0].startswith("cell 0:") and bad[1].startswith("cell 1:") and bad[2].startswith("cell 1:"), bad
+
+
+def test_the_signed_zero_check_catches_a_plus_zero():
+    """Notebook 07 printed "median error +0 %" and notebook 05 "IRR moves by +0.0 points" (a
+    signed format's zero); planted outputs like them are caught, "+0.5", "+05", an exponent's
+    "e+00" and a time zone's "UTC+0" are not."""
+    import nbformat
+
+    out = nbformat.v4.new_output
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("pass", outputs=[out("display_data", data={"text/markdown": (
+                    "12 train points, median error +0 %; the IRR moves by +0.0 points")})]),
+                nbformat.v4.new_code_cell("pass", outputs=[out("stream", name="stdout", text="(+0.00%) done")]),
+                nbformat.v4.new_code_cell("pass", outputs=[out("stream", name="stdout", text=(
+                    "+0.5 %, +05, 1.2e+00, UTC+0, +10 %, 3+0.0, 0 %, 0.0 points, +0.05"))])]
+    bad = executed_signed_zeros(nb)
+    assert [b.split(":")[0] for b in bad] == ["cell 0", "cell 0", "cell 1"], bad
+    from infra_lab.printout import signed
+
+    assert not SIGNED_ZERO.search(" ".join(signed(v, f) for v in (0.04, -0.04, -0.0, 0.0, 0.004)
+                                           for f in (0, 1, 2)) + " " + signed(0.004, 0, percent=True))
 
 
 def executed_tooltip_problems(nb) -> list[str]:

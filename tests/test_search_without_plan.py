@@ -155,3 +155,21 @@ def test_cli_search_and_sweep_take_a_toml_without_a_plan(tmp_path, capsys):
     rows = json.loads(out.out)
     assert [r["nodes"] for r in rows] == [4, 8] and all(r["error"] is None for r in rows)
     assert rows[0]["step_time_s"] == il.search(d, top=1)["step_time_s"][0]
+
+
+def test_a_batch_no_plan_divides_names_the_heads_as_the_tp_rules_do():
+    """The "no plan divides training.global_batch" error words the model's heads as the tp rules
+    do (memory.inference._heads_text: "the 32 attention heads of llama3-8b (8 KV heads)"); it said
+    "(32 heads, 8 KV heads" in words of its own."""
+    from infra_lab.memory.inference import _heads_text
+
+    d = _with(parallelism=None, hardware={"nodes": 128}, model={"preset": "llama3-8b"},
+              training={"global_batch": 1021, "seq_len": 4095})    # 1021 prime; cp only 1 (odd seq_len)
+    d["model"] = {"preset": "llama3-8b"}
+    with pytest.raises(ValidationError) as e:
+        il.search(d)
+    msg = str(e.value)
+    name, _, kvs = _heads_text(il.models.get("llama3-8b"))
+    assert f"the 32 attention heads of {name}{kvs}, its 32 layers and seq_len 4095" in msg, msg
+    assert kvs == " (8 KV heads)" and "heads, 8 KV heads" not in msg
+    assert msg.startswith("training.global_batch = 1021:") and "a multiple of 4" in msg

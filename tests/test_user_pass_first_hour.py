@@ -100,7 +100,7 @@ def test_notebook03_scored_count_leaves_out_the_cases_that_have_no_error():
     zero = val.filter((pl.col("use") == "validate") & (pl.col("measured_GBps") <= 0))
     assert zero.height > 0 and zero["error_pct"].is_null().all()     # the case the fix is for
     src = _code("03_interconnect.py", "OFF = 10.0")
-    ns = {"pl": pl, "val": val, "md": lambda text: ns.setdefault("text", text), "display": lambda *a: None,
+    ns = {"pl": pl, "signed": il.printout.signed, "val": val, "md": lambda text: ns.setdefault("text", text), "display": lambda *a: None,
           "size_label": lambda b: f"{b:g} B"}
     exec(src, ns)
     assert ns["scored_all"]["error_pct"].is_not_null().all()
@@ -201,7 +201,7 @@ def test_notebook09_system_table_gives_both_parameter_counts_in_billions():
     """The table printed the model's count in billions (8.292) beside the published one as a raw
     integer (8292166656), and its errors without a unit."""
     src = _code("09_multimodal_maia.py", "sysdf = MM.systems()")
-    ns = {"pl": pl, "il": il, "MM": il.multimodal, "maia": il.load_scenario("maia-class-ibm-mi300x").multimodal,
+    ns = {"pl": pl, "signed": il.printout.signed, "il": il, "MM": il.multimodal, "maia": il.load_scenario("maia-class-ibm-mi300x").multimodal,
           "display": lambda *a: None, "md": lambda text: None}
     out = _run_cell(src, ns)
     assert "published [billion]" in out.columns and "published_params_total" not in out.columns
@@ -230,7 +230,7 @@ def test_notebook04_run_table_says_which_precisions_are_assumed():
     src = _code("04_training_zaya1.py", "Every compared current run")
     cur = il.validation.compare_current()
     shown = {}
-    ns = {"pl": pl, "il": il, "cur": cur, "print": lambda *a, **k: None,
+    ns = {"pl": pl, "signed": il.printout.signed, "il": il, "cur": cur, "print": lambda *a, **k: None,
           "display": lambda t, *a, **k: shown.setdefault("t", t)}
     exec(src, ns)
     compared = cur.filter(pl.col("status") == "compared")

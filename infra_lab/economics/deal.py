@@ -9,6 +9,7 @@ the answer, and the ``unknowns`` say what would narrow them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import catalog
-from .._repr import Printout, band_text
+from .._repr import NOT_REPAID, Printout, band_text
 from ..errors import ValidationError, unknown
 from . import _validate as V
 from . import uncertainty as U
@@ -78,7 +79,10 @@ class DealPnL(Printout):
         def text(r: dict) -> str:   # a fraction as a percentage (0.003103 reads 0.3103 %), a rate
             # per year (IRR, a fraction per year) as a percentage per year
             k, unit = {"fraction": (100.0, "%"), "per year": (100.0, "% per year")}.get(r["unit"], (1.0, r["unit"]))
-            return f"{band_text(k * r['p50'], k * r['p5'], k * r['p95'])} {unit}"
+            band = band_text(k * r['p50'], k * r['p5'], k * r['p95'])
+            if r["line"] == "payback" and math.inf in (r["p50"], r["p5"], r["p95"]):   # never repaid: .table keeps inf
+                return f"{band.replace('inf', 'never')} {unit} (never: {NOT_REPAID})"
+            return f"{band} {unit}"
 
         rows = [(f"{r['party']}: {r['line']}", text(r)) for r in self.table.iter_rows(named=True)]
         width = max((len(a) for a, _ in rows), default=0)

@@ -139,11 +139,9 @@ def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
     """:func:`training_memory`'s overrides applied to the scenario and checked (the errors name
     the field, the value and what is allowed); ``None`` overrides take the stack's values."""
     from .. import stacks
-    from ..scenario import as_scenario, load_scenario
+    from ..scenario import as_scenario
 
-    if isinstance(scenario, str) and not scenario.lower().endswith(".toml") and "\n" not in scenario:
-        scenario = load_scenario(scenario)
-    scenario = as_scenario(scenario)
+    scenario = as_scenario(scenario)   # a Scenario, dict, file or shipped name, as il.estimate takes it
     if scenario.training is None:
         raise ValidationError(f"training_memory: scenario {scenario.name!r} is a serving scenario ([serving] "
                               "table, no [training]); use il.serve (its memory) or inference_memory")
@@ -835,11 +833,9 @@ def fits(scenario, **overrides: Any) -> bool:
     >>> il.memory.fits(sc), il.memory.fits(sc, micro_batch=64)
     (True, False)
     """
-    from ..scenario import as_scenario, load_scenario
+    from ..scenario import as_scenario
 
-    if isinstance(scenario, str) and not scenario.lower().endswith(".toml") and "\n" not in scenario:
-        scenario = load_scenario(scenario)
-    scenario = as_scenario(scenario)      # a dict or a path is validated; anything else refused by name
+    scenario = as_scenario(scenario)   # a Scenario, dict, file or shipped name, as il.estimate takes it
     total = training_memory_total(scenario, **overrides)   # validates the overrides
     acc = catalog.accelerator(overrides.get("accelerator") or scenario.hardware.accelerator)
     return total <= acc.memory_capacity_bytes

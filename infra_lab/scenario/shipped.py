@@ -44,6 +44,16 @@ def _beside_file(value: Any) -> str | None:
     return next((f"{value}{sfx}" for sfx in (".toml", ".json") if os.path.isfile(f"{value}{sfx}")), None)
 
 
+def _model_name(value: Any) -> str | None:
+    """The model preset ``value`` names (case-insensitive; :func:`infra_lab.models.preset_names`),
+    else None."""
+    if not isinstance(value, str) or os.sep in value:
+        return None
+    from ..models import preset_names
+
+    return {n.lower(): n for n in preset_names()}.get(value.lower())
+
+
 def _source_hint(value: Any) -> str:
     """What to pass instead of a string or path that is not a scenario (for error messages)."""
     if not isinstance(value, (str, os.PathLike)):
@@ -54,6 +64,12 @@ def _source_hint(value: Any) -> str:
     beside = _beside_file(value)
     if beside is not None:   # "base" given beside base.toml (as the CLI says it)
         return f"; a file {beside!r} is here: did you mean {beside!r}?"
+    model = _model_name(value)
+    if model is not None:    # a model preset where a scenario belongs ("llama3-70b")
+        return (f"; {value!r} is a model (il.models.get), not a scenario: a scenario puts a model on a cluster "
+                f"with a training or serving setup, e.g. il.load_scenario('zaya1-ibm-mi300x').replace(model="
+                f"{{'preset': {model!r}}}) (ZAYA1's training cluster and plan; 'maia-class-serving-mi300x' to serve it), or a dict or .toml file with the tables "
+                f"(shipped scenarios: {', '.join(list_scenarios())})")
     near = nearest(str(value), list_scenarios())
     hint = f"did you mean {', '.join(repr(x) for x in near)}? " if near else ""
     return (f"; a path must name an existing .toml file (or .json; Scenario.from_toml); a shipped scenario is "

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from .. import catalog
+from .._repr import signed
 from ..catalog import Col
 from ..errors import ValidationError, unknown
 from ..scenario import Scenario
@@ -723,7 +724,7 @@ def report_markdown(df: pl.DataFrame | None = None, *, above_pct: float | None =
              "|---|---|---|---|---|---|"]
     for r in s.iter_rows(named=True):
         lines.append(f"| {r['split']} | {dict(_REPORT_METRICS)[r['metric']]} | {r['cases']} | "
-                     f"{r['median_abs_error_pct']:.1f} | {r['worst_abs_error_pct']:.1f} | {r['median_error_pct']:+.1f} |")
+                     f"{r['median_abs_error_pct']:.1f} | {r['worst_abs_error_pct']:.1f} | {signed(r['median_error_pct'])} |")
     by = ("split", "accelerator", "weight_precision")
     a = validation_summary(v, by)
     lines += ["", "**By split, accelerator and published weight precision** (cases: median / worst |error| [%]; "
@@ -751,6 +752,6 @@ def report_markdown(df: pl.DataFrame | None = None, *, above_pct: float | None =
         lines.append(f"| {r['id']} | {r['split']} | {r['accelerator']} | {r['engine']} | {r['weight_precision'] or '–'} | "
                      f"{conc} | "
                      f"{r['output_tokens_per_s_per_gpu_measured']:,.1f} | {r['output_tokens_per_s_per_gpu_predicted']:,.1f} | "
-                     f"{r[e]:+.1f} |")
+                     f"{signed(r[e])} |")
     lines += ["", REPORT_END]
     return "\n".join(lines)

@@ -288,11 +288,13 @@ def _name_batch_without_plan(sc: Scenario, cons: dict, stack: str | None = None)
     dps = [W // (tp * pp * cp) for tp in _domains(sc, False, stack)["tp"] for pp in _divisors(W // tp) if pp <= L
            for cp in _divisors(W // (tp * pp)) if cp <= max_cp and tr.seq_len % cp == 0]
     dp_min = min(dps)
-    kvs = f", {spec.kv_heads} KV heads" if spec.attention != "mla" and 0 < spec.kv_heads != spec.heads else ""
+    from ..memory.inference import _heads_text  # the one wording of a model's heads and KV heads
+
+    name, _, kvs = _heads_text(spec)
     raise ValidationError(
         f"training.global_batch = {tr.global_batch}: no parallel plan on {W} GPUs has a data-parallel size "
-        f"dp = {W}/(tp·pp·cp) that divides it; this {L}-layer model ({spec.heads} heads{kvs}, seq_len "
-        f"{tr.seq_len}) splits at most {W // dp_min} ways (tp a size the training framework splits the heads "
+        f"dp = {W}/(tp·pp·cp) that divides it; the {spec.heads} attention heads of {name}{kvs}, its {L} layers "
+        f"and seq_len {tr.seq_len} split at most {W // dp_min} ways (tp a size the training framework splits the heads "
         f"over, within the {hw.domain_gpus}-GPU scale-up domain, pp up to the layers, cp up to {max_cp} dividing seq_len), "
         f"so dp >= {dp_min}; allowed: a global batch that is a multiple of {dp_min}, or fewer GPUs")
 

@@ -11,6 +11,7 @@ import functools
 import numpy as np
 import polars as pl
 
+from .._repr import signed
 from ..errors import ValidationError
 from ._common import _bisect
 from .runs import RUNS_FILE, _measured_tokens_per_gpu, _split_of, current_runs, scenario_for_run
@@ -97,7 +98,7 @@ def choose_host_sync_structure(loo_worst_pct: dict[str, float], incumbent: str =
         return best, (f"{best} replaces the incumbent {incumbent}: leave-one-out worst {challengers[best]:.2f} % "
                       f"against {inc:.2f} %, {gain:.2f} points lower (switch margin {margin_pp:g} points)")
     return incumbent, (f"{incumbent} kept (incumbent): best challenger {best} at {challengers[best]:.2f} % "
-                       f"against {inc:.2f} %, {gain:+.2f} points, short of the {margin_pp:g}-point switch margin")
+                       f"against {inc:.2f} %, {signed(gain, 2)} points, short of the {margin_pp:g}-point switch margin")
 
 
 def _host_sync_runs(ids) -> list[tuple[str, object, float, dict]]:
@@ -220,8 +221,8 @@ def moe_host_sync_structures() -> pl.DataFrame:
                     "values": ", ".join(f"{v:.4g}" for v in vals),
                     "train_worst_abs_error_pct": 100.0 * max(abs(e) for e in ins),
                     "loo_worst_abs_error_pct": 100.0 * max(abs(e) for e in loo),
-                    "train_errors_pct": "; ".join(f"{r[0]}={100 * e:+.1f}" for r, e in zip(runs, ins, strict=True)),
-                    "loo_errors_pct": "; ".join(f"{r[0]}={100 * e:+.1f}" for r, e in zip(runs, loo, strict=True))})
+                    "train_errors_pct": "; ".join(f"{r[0]}={signed(100 * e)}" for r, e in zip(runs, ins, strict=True)),
+                    "loo_errors_pct": "; ".join(f"{r[0]}={signed(100 * e)}" for r, e in zip(runs, loo, strict=True))})
     loo_worst = {o["structure"]: o["loo_worst_abs_error_pct"] for o in out}
     chosen, why = choose_host_sync_structure(loo_worst)
     for o in out:

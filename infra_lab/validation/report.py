@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from .._repr import signed
 from .comparison import band_coverage, compare_current, summary_by_accelerator, summary_current
 from .peak_memory import memory_check
 from .selene import STEP_TIME_BOUNDS_PCT
@@ -47,7 +48,7 @@ def glance_markdown(current: pl.DataFrame | None = None, coverage: pl.DataFrame 
     lines += _table(s.with_columns(pl.col(pl.Float64).round(1)))
     lines += ["", f"Test runs beyond {limit:g} % ({far.height}; error = predicted / measured step time − 1, "
               "negative = the model is too fast): "
-              + ("; ".join(f"{i} ({a}) {e:+.1f} %" for i, a, e in far.select("id", "accelerator", "error_pct").iter_rows())
+              + ("; ".join(f"{i} ({a}) {signed(e)} %" for i, a, e in far.select("id", "accelerator", "error_pct").iter_rows())
                  if far.height else "none") + ". "
               + "Inside their own factor band (`estimate_band`): "
               + ", ".join(f"{int(cov.filter(pl.col('split') == sp)['inside'].sum())} of "
@@ -147,7 +148,7 @@ def report_markdown(current: pl.DataFrame | None = None, memory: pl.DataFrame | 
         out = cs.filter(~pl.col("inside")).sort("edge_error_pct")
         lines.append(f"- {split}: {int(cs['inside'].sum())} of {cs.height} inside; outside, with the step-time "
                      "error of the nearest band edge: "
-                     + ("; ".join(f"{i} {e:+.1f} %" for i, e in out.select("id", "edge_error_pct").iter_rows())
+                     + ("; ".join(f"{i} {signed(e)} %" for i, e in out.select("id", "edge_error_pct").iter_rows())
                         if out.height else "none") + ".")
     skipped = cur.filter(pl.col("status") != "compared")
     lines += ["", f"Not compared ({skipped.height}): "
@@ -199,7 +200,7 @@ def loso_table_rows(loso: pl.DataFrame) -> list[str]:
         sub = loso.filter(pl.col("source") == r["source"])
         out.append(f"| {r['source']} | {r['runs']} | {r['test_runs']} | {r['in_sample_median_abs_error_pct']:.1f} | "
                    f"{r['in_sample_worst_abs_error_pct']:.1f} | {r['held_out_median_abs_error_pct']:.1f} | "
-                   f"{r['held_out_worst_abs_error_pct']:.1f} | {r['held_out_mean_error_pct']:+.1f} | "
+                   f"{r['held_out_worst_abs_error_pct']:.1f} | {signed(r['held_out_mean_error_pct'])} | "
                    f"{_loso_factors(sub)} | {r['fixed_on_source'] or '—'} |")
     return out
 
@@ -254,18 +255,18 @@ def loso_markdown(loso: pl.DataFrame | None = None) -> str:
              f"On the {t['runs']} test-split runs: {t['in_sample_median_abs_error_pct']:.1f} / "
              f"{t['in_sample_worst_abs_error_pct']:.1f} % in sample, {t['held_out_median_abs_error_pct']:.1f} / "
              f"{t['held_out_worst_abs_error_pct']:.1f} % held out (median / worst): holding whole sources out moves the "
-             f"test median by {t['held_out_median_abs_error_pct'] - t['in_sample_median_abs_error_pct']:+.1f} points "
-             f"and the test worst by {t['held_out_worst_abs_error_pct'] - t['in_sample_worst_abs_error_pct']:+.1f}. "
+             f"test median by {signed(t['held_out_median_abs_error_pct'] - t['in_sample_median_abs_error_pct'])} points "
+             f"and the test worst by {signed(t['held_out_worst_abs_error_pct'] - t['in_sample_worst_abs_error_pct'])}. "
              "Without any one source the time scales (framework / memory) range over "
              + "; ".join(ranges) + ". The worst held-out sources: "
              + "; ".join(f"{r['source']} (worst {r['held_out_worst_abs_error_pct']:.1f} %, median "
-                         f"{r['held_out_median_abs_error_pct']:.1f} %, mean {r['held_out_mean_error_pct']:+.1f} %)"
+                         f"{r['held_out_median_abs_error_pct']:.1f} %, mean {signed(r['held_out_mean_error_pct'])} %)"
                          for r in worst.iter_rows(named=True))
              + ". The median grows most without "
              + "; ".join(f"{r['source']} ({r['in_sample_median_abs_error_pct']:.1f} → "
                          f"{r['held_out_median_abs_error_pct']:.1f} %)" for r in grow.head(3).iter_rows(named=True))
              + "; the runs that move most: "
-             + "; ".join(f"{r['case']} ({r['in_sample_error_pct']:+.1f} → {r['held_out_error_pct']:+.1f} %)"
+             + "; ".join(f"{r['case']} ({signed(r['in_sample_error_pct'])} → {signed(r['held_out_error_pct'])} %)"
                          for r in big.iter_rows(named=True)) + ".", "",
              "Reading it: a source whose median grows when it is held out is one the fitted numbers lean on; its "
              "held-out errors, not its in-sample ones, say what to expect of a new setup like it. "

@@ -132,11 +132,7 @@ print("Derived (no measurement: the argument is in the CSV note; low/high = rang
 derived
 """),
     ("code", r"""
-from infra_lab._repr import unsigned_zero   # a signed error that rounds to zero prints 0.0, not -0.0
-
-
-def signed(e: float) -> str:
-    return unsigned_zero(f"{e:+.1f}")
+from infra_lab.printout import signed   # a signed figure; one that rounds to zero prints 0 / 0.0, never +0 or -0
 
 
 val = il.compute.gemm_validation()
@@ -281,11 +277,11 @@ att_w = test.filter(pl.col("kind") == "attention").sort(pl.col("error_pct").abs(
 Markdown(f"**Reading.** On the test split the median |error| is {stat('attention'):.1f} % for attention "
          f"(worst {stat('attention', col='worst_abs_error_pct'):.1f} %), {stat('gemm'):.1f} % for GEMMs and "
          f"{stat('grouped_gemm'):.1f} % for grouped GEMMs, {stat('cast'):.1f} % for quantization kernels. "
-         f"The worst attention row is {att_w['case']} ({att_w['error_pct']:+.0f} %): AOTriton's Triton backward on "
+         f"The worst attention row is {att_w['case']} ({signed(att_w['error_pct'], 0)} %): AOTriton's Triton backward on "
          f"MI300X in AMD's tuning database, held out at the few batch × heads the tuner's memory rule leaves at long "
          f"lengths (derived, not recorded); the database's rate is nearly flat in length and heads, and the tile model "
          f"makes the longest causal workgroup the critical path when few heads leave most of the device idle. "
-         f"The worst other cases are {', '.join(f'{c} ({e:+.0f} %)' for c, e in worst.select('case', 'error_pct').iter_rows())}: "
+         f"The worst other cases are {', '.join(f'{c} ({signed(e, 0)} %)' for c, e in worst.select('case', 'error_pct').iter_rows())}: "
          + "; ".join(why) + "."
          + (" Training steps queue kernels ahead, so the per-call dispatch is not in the step model." if call.height else ""))
 """),
@@ -382,26 +378,26 @@ causal_fwd = dk.filter(pl.col("case").str.contains("-fwd-causal-") & (pl.col("so
 rowwise = dk.filter(pl.col("software").str.contains("row-wise") & (pl.col("kind") == "gemm"))
 rw_small = rowwise.sort("error_pct", descending=True).row(0, named=True)
 Markdown(
-    f"**Reading.** Dense BF16 GEMMs: median error {bf[0]:+.1f} % (|error| {bf[1]:.1f} %); the large ones (above {BIG_TFLOPS} "
-    f"TFLOP/s measured) run {big['error_pct'].median():+.1f} % in the model. They are sustained rates on a power-capped "
+    f"**Reading.** Dense BF16 GEMMs: median error {signed(bf[0])} % (|error| {bf[1]:.1f} %); the large ones (above {BIG_TFLOPS} "
+    f"TFLOP/s measured) run {signed(big['error_pct'].median())} % in the model. They are sustained rates on a power-capped "
     f"part: in a separate run of large BF16 GEMMs the board sat at {clk['power_W'].median():.0f} W and the SM clock at "
     f"{clk['sm_MHz'].median():.0f} MHz (median of {clk.height} samples under load; {clk['sm_MHz'].min():.0f}-"
     f"{clk['sm_MHz'].max():.0f} MHz), against a {lay['clocks']['sm_MHz'].max():.0f} MHz boost, while the model's "
     f"ceiling comes from H100 max-achievable sweeps. The operand layout (NN, NT, TN) moves the rate by at most "
-    f"{spread:.1%}; uniform [0, 1) data instead of normal data runs {gain:+.1%} faster (fewer bit toggles, less power). "
-    f"Fused attention: cuDNN {cud[0]:+.1f} % median error. PyTorch's bundled FlashAttention-2 runs below the "
+    f"{spread:.1%}; uniform [0, 1) data instead of normal data runs {signed(gain, 1, percent=True)} faster (fewer bit toggles, less power). "
+    f"Fused attention: cuDNN {signed(cud[0])} % median error. PyTorch's bundled FlashAttention-2 runs below the "
     f"flash-attn package's FA2 that the FA3 paper measured on H100: priced with those `fa2` parameters these rows "
-    f"come out {pkg.median():+.1f} % too fast (median; worst {pkg.max():+.0f} %, {pkg_worst}), "
+    f"come out {signed(pkg.median())} % too fast (median; worst {signed(pkg.max(), 0)} %, {pkg_worst}), "
     f"so the kernel torchtitan runs has its own fit, `sdpa-fa2`, on the train rows: its {sf_test.len()} test rows "
     f"are within {sf_test.abs().median():.1f} % median, {sf_test.abs().max():.1f} % worst. The causal forward is "
-    f"still over-predicted for cuDNN (worst {causal_fwd['error_pct'].max():+.0f} %, at the shortest lengths). "
+    f"still over-predicted for cuDNN (worst {signed(causal_fwd['error_pct'].max(), 0)} %, at the shortest lengths). "
     f"Grouped GEMMs, priced as PyTorch runs them (its tile, whole waves, two kernels) at the fitted share of the "
     f"dense ceiling ({gfac['bf16']:.3f} BF16, {gfac['fp8']:.3f} FP8): the {gb[0]} held-out `torch._grouped_mm` rows "
-    f"are within {gb[1]:.1f} % median (worst {gb[2]['case']}: {gb[2]['error_pct']:+.0f} %), the {g8[0]} "
-    f"`torch._scaled_grouped_mm` rows within {g8[1]:.1f} % (worst {g8[2]['case']}: {g8[2]['error_pct']:+.0f} %). "
+    f"are within {gb[1]:.1f} % median (worst {gb[2]['case']}: {signed(gb[2]['error_pct'], 0)} %), the {g8[0]} "
+    f"`torch._scaled_grouped_mm` rows within {g8[1]:.1f} % (worst {g8[2]['case']}: {signed(g8[2]['error_pct'], 0)} %). "
     f"The misses left are the fewest rows per group ({fewest_rows}: the weights are streamed at well under the model's "
     f"HBM rate, as cuBLAS's dense GEMM with {fewest_rows} rows is) and FP8 at short K. Row-wise-scaled FP8 at "
-    f"decode-size M is the largest miss ({rw_small['case']}: {rw_small['error_pct']:+.0f} %): the model has one FP8 "
+    f"decode-size M is the largest miss ({rw_small['case']}: {signed(rw_small['error_pct'], 0)} %): the model has one FP8 "
     f"rate per device, which tensor-wise scaling reaches and row-wise scaling does not at small M. Apart from "
     f"`sdpa-fa2` and the grouped-GEMM factors none of this is fitted back into the model; it says where its "
     f"H200 predictions lean fast.")
@@ -450,8 +446,8 @@ Markdown(f"**Reading.** MI300X reaches {best:,.0f} TFLOP/s ({best / maf:.0%} of 
          f"in a loop of 2,100 calls, and the model at the MAF-fitted ceiling is within {max(abs(e) for e in e_mid):.0f} % "
          f"at 8192³ and 6144 × 12288 × 12288 in both tables: the MAF level is held for seconds, so it is not a burst "
          f"figure. At 16384³ and 32768³ MI300X falls {min(drop):.0%}–{max(drop):.0%} below its own 8192³ rate, where "
-         f"H100 and H200 in the same harness rise by {min(rise):+.0%} to {max(rise):+.0%} and the model's tile and wave "
-         f"quantization predicts a rise, so the model is {min(e_big):+.0f} to {max(e_big):+.0f} % too fast there. "
+         f"H100 and H200 in the same harness rise by {signed(min(rise), 0, percent=True)} to {signed(max(rise), 0, percent=True)} and the model's tile and wave "
+         f"quantization predicts a rise, so the model is {signed(min(e_big), 0)} to {signed(max(e_big), 0)} % too fast there. "
          f"Those loops last tens of seconds to minutes, and each GEMM's FP8 inputs ({2 * 16384**2 / 2**30:.1f} GiB at "
          f"16384³) no longer fit MI300X's Infinity Cache. "
          f"The longer 32768³ loop is the faster of the two, so this is not simply a function of duration, and no clock "
@@ -459,7 +455,7 @@ Markdown(f"**Reading.** MI300X reaches {best:,.0f} TFLOP/s ({best / maf:.0%} of 
          f"(docs/validation.md); the drop is an open MI300X effect. The NVIDIA ceilings come from the same kind "
          f"of measurement (best-shape loops, Stas Bekman's MAMF): H100's sits within {h100:.1f} % of every large "
          f"H100 row here. Against Azure's GB200 sweep the model at the GB200 MAMF-fitted ceiling is "
-         f"{gb200_err.min():+.0f} to {gb200_err.max():+.0f} % too fast, and earlier versions of that page differ by about a tenth "
+         f"{signed(gb200_err.min(), 0)} to {signed(gb200_err.max(), 0)} % too fast, and earlier versions of that page differ by about a tenth "
          f"from run to run: on GB200 that harness does not check a ceiling.")
 """),
     ("md", "## 4. Tile and wave quantization, stream-K and the small-GEMM rule"),
@@ -631,7 +627,7 @@ mid0, dcd0 = band("33-256", tab=s_old), band("1-32", tab=s_old)
 tst, tst0 = band("all", "test"), band("all", "test", s_old)
 down = dec.filter((pl.col("k") == 28672) & (pl.col("m") == 16)).row(0, named=True)
 Markdown(
-    f"**Reading.** On large GEMMs (M ≥ 257, {big['cases']} train rows) the model is {big['median_error_pct']:+.1f} % off at "
+    f"**Reading.** On large GEMMs (M ≥ 257, {big['cases']} train rows) the model is {signed(big['median_error_pct'])} % off at "
     f"the median (positive: too fast): the fitted MXFP4 ceiling is the fastest train row, so the model's maximum is a measured rate, and the "
     f"old assumption (FP4 reaches FP8's fraction of its peak) would price these shapes "
     f"{100 * (g8.ceiling / g4.ceiling - 1):.0f} % faster at the compute bound. The small-M misses follow the tiles: aiter's "
@@ -754,8 +750,8 @@ fp8_step
 """),
     ("code", r"""
 h = fp8_step.filter(pl.col("accelerator") == "H100-SXM").row(0, named=True)
-changes = ", ".join(f"{x:+.1f} %" for x in fp8_step["fp8_change_pct"])
-every_mb = ", ".join(f"{100 * ((r['fp8_step_s'] + r['reuse_saves_s']) / r['bf16_step_s'] - 1):+.1f} %"
+changes = ", ".join(f"{signed(x)} %" for x in fp8_step["fp8_change_pct"])
+every_mb = ", ".join(f"{signed(100 * ((r['fp8_step_s'] + r['reuse_saves_s']) / r['bf16_step_s'] - 1))} %"
                      for r in fp8_step.iter_rows(named=True))
 Markdown(f"FP8 changes the step time by {changes} "
          f"on {', '.join(fp8_step['accelerator'])}. On H100 the linear GEMMs run in "
@@ -846,11 +842,11 @@ Markdown(f"In the chart the dashed backward curve lies {'below' if bwd_below els
          f"(the fixed cost per workgroup is spread over more blocks). At {READ_S // 1024}k tokens H100 FlashAttention-2 reaches {h_f:.0%} of peak forward and {h_b:.0%} backward "
          f"(FA3 {eff('H100-SXM', 'fa3', 'fwd', False):.0%} / {eff('H100-SXM', 'fa3', 'bwd', False):.0%}). "
          f"MI300X's FA2-class backward is **derived, not measured**: its two parameters are fitted to Zyphra's "
-         f"FA2-backward speed-ups over H100 ({', '.join(f'{100 * (v - 1):+.0f} %' for v in zy['value'])} at "
+         f"FA2-backward speed-ups over H100 ({', '.join(f'{signed(100 * (v - 1), 0)} %' for v in zy['value'])} at "
          f"{', '.join(f'{x // 1024}k' for x in zy_len)} tokens; `data/device_measurements.csv`, the only MI300X-vs-H100 "
          f"kernel comparison found) at the FlashAttention-3 paper's shape ({BENCH['attn_bench_heads']:.0f} heads, "
          f"{BENCH['attn_bench_tokens'] / 1024:.0f}k tokens per call), where the model gives "
-         f"{', '.join(f'{100 * (v - 1):+.1f} %' for v in zy_model)}; at this chart's shape ({ATT_TOKENS // 1024}k tokens "
+         f"{', '.join(f'{signed(100 * (v - 1))} %' for v in zy_model)}; at this chart's shape ({ATT_TOKENS // 1024}k tokens "
          f"per call) it comes out {rate_ratio:.2f}x H100 FA2's rate at {READ_S // 1024}k. Its forward is "
          f"from MI355X AITER's forward/backward ratio; no MI300X forward measurement was found. A causal mask "
          f"on MI355X at {CAUSAL_S // 1024}k tokens drops AITER's efficiency from {a_full:.0%} to {a_causal:.0%} of peak (useful "
@@ -916,7 +912,7 @@ def imb_at(cv):
     return float(imb.filter((pl.col("tokens_per_rank") == RT) & (pl.col("ep") == REP)
                             & (pl.col("popularity_cv") == cv))["busiest_over_mean"][0])
 Markdown(f"ZAYA1's {zspec.experts} experts on one MI300X (micro-batch {Z_MBS}, {z_tokens:,} tokens, top-{zspec.top_k}): the "
-         f"grouped GEMMs take {pad_cost:+.0%} against one perfectly balanced merged GEMM per projection (per-expert "
+         f"grouped GEMMs take {signed(pad_cost, 0, percent=True)} against one perfectly balanced merged GEMM per projection (per-expert "
          f"padding and multinomial counts). In the weight-gradient GEMMs "
          f"(K = the {z_tokens * zspec.top_k // zspec.experts:,} rows an expert receives on average; the table's k is that summed over "
          f"the {int(exp['groups'][0])} groups) the HBM traffic of the fp32 main-grad accumulation alone takes "
@@ -1218,7 +1214,7 @@ Markdown("\n".join([
     f"* **Attention backward is slower than forward** ({h_b:.0%} vs {h_f:.0%} of peak for H100 FA2 at {READ_S // 1024}k) and "
     f"a causal mask costs {causal_cost.min():.1%}–{causal_cost.max():.0%} of full attention's time (§6's kernels and "
     f"lengths): well over half at short lengths.",
-    f"* **MoE experts cost more than one balanced GEMM** ({pad_cost:+.0%} for ZAYA1 on one MI300X), and the "
+    f"* **MoE experts cost more than one balanced GEMM** ({signed(pad_cost, 0, percent=True)} for ZAYA1 on one MI300X), and the "
     f"output layer is {head_share:.0%} of ZAYA1's forward FLOPs: state the FLOP convention with every MFU.",
     f"* **What MI300X's {il.catalog.accelerator('MI300X').hbm_bytes / 1e9:.0f} GB of HBM buys.** Training: with the "
     f"training stack's {grad_bytes:g}-byte gradients, plain data parallelism + ZeRO-1 holds ZAYA1 at micro-batch "

@@ -42,6 +42,7 @@ an RDMA queue pair, one hashed flow. *η*: a step's ideal time ÷ its simulated 
 `docs/glossary.md`.
 """),
     ("code", r"""
+from infra_lab.printout import signed   # a signed figure; one that rounds to zero prints 0 / 0.0, never +0 or -0
 from IPython.display import Markdown, display
 
 md = lambda text: display(Markdown(text))  # noqa: E731  (prose built from computed values)
@@ -209,9 +210,7 @@ nccl_multi = val.filter((pl.col("library") == "nccl") & (pl.col("nodes") > 1) & 
 worst = scored.filter(pl.col("size_bytes") >= MiB).sort(pl.col("error_pct").abs(), descending=True).row(0, named=True)
 ctx = val.filter(pl.col("use") == "context")
 mi_rows = val.filter(pl.col("case").str.starts_with("mi300x-1n") & pl.col("size_bytes").is_between(MID[0], MID[-1]))
-from infra_lab._repr import unsigned_zero   # an error that rounds to zero prints 0.0 %, not -0.0 %
-
-mi_mid = ", ".join(f"{unsigned_zero(format(r['error_pct'], '+.1f'))} % ({r['split']})" for r in mi_rows.iter_rows(named=True))
+mi_mid = ", ".join(f"{signed(r['error_pct'])} % ({r['split']})" for r in mi_rows.iter_rows(named=True))
 md(f"**{scored.height} held-out results** (test split; {val.filter(pl.col('split') == 'train').height} training rows "
    f"fitted the {len(fitted) - n_lat} physical factors in `data/network_physics.csv` and {n_lat} hop latencies — `fit_physics()` "
    f"re-derives them). From {size_label(MiB)} up the median |error| is **{big.median():.1f} %** and the worst "
@@ -335,7 +334,7 @@ md(f"RCCL ships PXN **off** (ROCm/rccl#1209), and then a rails-only fabric has n
    f"refuses a cross-rail all-to-all and says why. With PXN on (AMD's own Pollara configurations set "
    f"`NCCL_PXN_DISABLE=0`; ZAYA1's scenario does too), each chunk for another rail first crosses one xGMI link "
    f"to the GPU on that rail, is staged in its HBM and leaves through its NIC. The flow-level simulation of all "
-   f"{len(a2a):,} flows of a {ZY.world_size:,}-GPU all-to-all finds rails-only + PXN {'no slower than' if abs(flow_over) < 0.005 else f'{flow_over:+.2f} % slower than'} a "
+   f"{len(a2a):,} flows of a {ZY.world_size:,}-GPU all-to-all finds rails-only + PXN {'no slower than' if abs(flow_over) < 0.005 else f'{signed(flow_over, 2)} % slower than'} a "
    f"rail-optimized Clos; the analytic model {over['overhead_pct'].min():.2f}–{over['overhead_pct'].max():.2f} % "
    f"over {size_label(over['size_bytes'].min())}–{size_label(over['size_bytes'].max())}. Why not Wang et al.'s {wang['measured_low']}–{wang['measured_high']} % ({wang['source_url']}): in the busiest "
    f"moment the forwarded load fills at most {util['xgmi']:.0%} of an xGMI link and {util['pxn_hbm']:.1%} of HBM "
@@ -398,7 +397,7 @@ md(f"ZAYA1's data-parallel traffic is RCCL's **rail-matched ring**: almost every
    f"ECMP already runs at η = {eta[('rail-matched ring', 'ecmp')]:.3f} and spraying can buy at most "
    f"{(gain_ring - 1) * 100:.1f} % on it. Only a step whose flows all cross the spine shows ECMP's collisions "
    f"(η = {eta[('cross-leaf step', 'ecmp')]:.2f}, a {gain_hd:.1f}× gap to spraying; {QPS} queue pairs per connection "
-   f"raise η to {eta[QP_KEY]:.2f}, {(gain_qp - 1) * 100:+.0f} %, still "
+   f"raise η to {eta[QP_KEY]:.2f}, {signed((gain_qp - 1) * 100, 0)} %, still "
    f"{1 / eta[QP_KEY]:.1f}× short of spraying). {n_expl if n_expl else 'None'} of the {claims.height} vendor figures "
    f"{'is' if n_expl <= 1 else 'are'} explained by ZAYA1's ring traffic in this model (last column). If Pollara's "
    f"{(pollara.min() - 1) * 100:.0f}–{(pollara.max() - 1) * 100:.0f} % shows up on such a cluster it has to come from what the model leaves out: expert all-to-all across the spine, "
@@ -448,10 +447,10 @@ md(f"**Is the network a bottleneck for ZAYA1?** Its communication is a co-bottle
    f"{sc.hardware.world_size:,} GPUs, and a multi-node ring is bound by the slower of the node's NICs "
    f"({k_z} × {so_z.gpu_Bps / 1e9:.1f} = {ring_nic:.0f} GB/s) and the xGMI ring through the node "
    f"({ring_xgmi:.1f} GB/s): {'xGMI' if ring_xgmi < ring_nic else 'the NICs'}, by {abs(ring_nic / ring_xgmi - 1):.1%}. "
-   f"So a faster NIC buys {'nothing' if abs(gain) < 0.05 else f'{gain:+.1f} %'} of step time "
+   f"So a faster NIC buys {'nothing' if abs(gain) < 0.05 else f'{signed(gain)} %'} of step time "
    f"(Vulcano-800, {fast['per-GPU scale-out [GB/s]']:.1f} GB/s per GPU after the {so_z.host_link} cap), while a "
    f"{gbps('ConnectX-6-HDR'):.0f} Gb/s NIC "
-   f"costs {100 * (slow['step [s]'] / base['step [s]'] - 1):+.1f} %: Pollara-400 sits at the balance point of this node. "
+   f"costs {signed(100 * (slow['step [s]'] / base['step [s]'] - 1))} %: Pollara-400 sits at the balance point of this node. "
    f"What is approximate: the exposed share rests on the stack's DP-overlap factor (data/stacks.csv), and the "
    f"collective model prices the ring's bandwidth and the libraries' latencies, not congestion (below).")
 """),
@@ -536,14 +535,14 @@ md(f'''
 - **Partial domains get the links that join them**: 2 of an MI300X node's 8 GPUs share one xGMI link
   ({p2_bw:.0f} GB/s busbw), 8 GPUs inside an NVL72 rack keep full NVLink.
 - **Rails-only needs PXN** for all-to-all (RCCL ships it off); with it the model finds
-  {flow_over:+.2f} % (flow simulation) against Wang et al.'s {wang["measured_low"]}–{wang["measured_high"]} %:
+  {signed(flow_over, 2)} % (flow simulation) against Wang et al.'s {wang["measured_low"]}–{wang["measured_high"]} %:
   forwarding hides behind the NICs on this hardware.
 - **Spraying buys ~nothing for ZAYA1's rail-matched rings** (η = {eta_ring:.3f} under
   ECMP); only spine-crossing steps lose to ECMP ({gain_hd:.1f}× in the worst case).
 - **Communication is a co-bottleneck of ZAYA1's step, the NICs' line rate is not**: exposed data-parallel
   communication is {base['share of step [-]']:.0%} of the step, bound by {'the xGMI ring through each node rather than the NICs' if ring_xgmi < ring_nic else 'the NICs'};
-  a faster NIC buys {'nothing' if abs(gain) < 0.05 else f'{gain:+.1f} %'}, a {gbps('ConnectX-6-HDR'):.0f} Gb/s one costs
-  {100 * (slow['step [s]'] / base['step [s]'] - 1):+.1f} %. Of Pollara's transport features, spraying buys
+  a faster NIC buys {'nothing' if abs(gain) < 0.05 else f'{signed(gain)} %'}, a {gbps('ConnectX-6-HDR'):.0f} Gb/s one costs
+  {signed(100 * (slow['step [s]'] / base['step [s]'] - 1))} %. Of Pollara's transport features, spraying buys
   {(gain_ring - 1) * 100:.1f} % on ZAYA1's rail-matched rings and selective retransmit matters only on a lossy
   fabric; congestion control is not computed (the model's max-min fair rates are an ideal one's), so what it
   is worth rests, as the vendors' figures do, on what the model leaves out: other jobs on the spines, failed

@@ -44,6 +44,7 @@ utilization: a collective held back by per-message latency or by a scale-up hop 
 too, so §6 also asks whether a faster NIC would shorten the step. The rest are in `docs/glossary.md`.
 """),
     ("code", r"""
+from infra_lab.printout import signed   # a signed figure; one that rounds to zero prints 0 / 0.0, never +0 or -0
 from IPython.display import Markdown, display
 
 sc = il.load_scenario("zaya1-ibm-mi300x")
@@ -57,7 +58,7 @@ display(Markdown(
     f"**The model** (`{spec.name}`): Zyphra publishes **{pub_total / 1e9:.1f}B total / {pub_active / 1e6:.0f}M active** "
     f"parameters (model card, https://huggingface.co/Zyphra/ZAYA1-base; {spec.published_basis.replace('_', '-')} counts). "
     f"The package counts the same architecture as {cnt_total / 1e9:.2f}B / {cnt_active / 1e6:.1f}M on that basis "
-    f"({100 * (cnt_total / pub_total - 1):+.1f} % / {100 * (cnt_active / pub_active - 1):+.1f} %), and "
+    f"({signed(100 * (cnt_total / pub_total - 1))} % / {signed(100 * (cnt_active / pub_active - 1))} %), and "
     f"{spec.params_total / 1e9:.2f}B total / {spec.params_active / 1e9:.2f}B active with the tied "
     f"{spec.params_embedding / 1e9:.2f}B embedding — the counts every step, memory and gradient below use "
     f"(`params_total`, `params_active`). {spec.layers} layers of {spec.attention.upper()} attention and an MoE block "
@@ -190,7 +191,7 @@ display(Markdown(
     f"MoE median {te_m['median_abs_error_pct']:.1f} %), so the model "
     f"{bounds_verdict()}. The largest "
     f"errors of all compared runs, either split: " + ", ".join(
-        f"{i} {e:+.0f} % ({sp})" for i, e, sp in zip(worst["id"], worst["error_pct"], worst["split"], strict=True)) + ". "
+        f"{i} {signed(e, 0)} % ({sp})" for i, e, sp in zip(worst["id"], worst["error_pct"], worst["split"], strict=True)) + ". "
     f"Memory: against {mem_peak.height} published peak-reserved figures the median |error| is "
     f"{mem_peak['error_pct'].abs().median():.0f} %, and the model says a published run fits in "
     f"{int(mem['agrees'].sum())} of {mem.height} cases; of the {cur_c.height} throughput runs (all of which ran) "
@@ -211,7 +212,7 @@ out = cov.filter(~pl.col("inside")).sort("edge_error_pct")
 display(Markdown(
     f"{int(cov['inside'].sum())} of the {cov.height} test-split runs lie inside their band. "
     + ("Outside it (step-time error of the nearest band edge): "
-       + "; ".join(f"{i} {e:+.1f} %" for i, e in out.select("id", "edge_error_pct").iter_rows()) + ". "
+       + "; ".join(f"{i} {signed(e)} %" for i, e in out.select("id", "edge_error_pct").iter_rows()) + ". "
        "No values of the factors inside their stated ranges reproduce a run outside its band: either a cost is "
        "missing from, or wrongly added to, the model for that run, or a stated range is too narrow."
        if out.height else "None lies outside it.")))
@@ -366,16 +367,16 @@ display(il.charts.headline_table(
     highlight=pl.col("family") == "megatron-core", sources="data/measurements/training_runs.csv (a URL per run)"))
 display(Markdown(
     f"**Reading.** {mi_runs.height} MI300X runs are compared; {int(mi_runs['error_pct'].lt(0).sum())} of them are predicted "
-    f"too fast (mean error {mi_runs['error_pct'].mean():+.1f} %, median {mi_runs['error_pct'].median():+.1f} %). The "
+    f"too fast (mean error {signed(mi_runs['error_pct'].mean())} %, median {signed(mi_runs['error_pct'].median())} %). The "
     f"Megatron family — the stack this scenario uses — meets MI300X through only {MEG['runs']} runs "
-    f"({MEG['min_error_pct']:+.1f} to {MEG['max_error_pct']:+.1f} %), {MEG['global_batch_assumed']} of them with a global "
+    f"({signed(MEG['min_error_pct'])} to {signed(MEG['max_error_pct'])} %), {MEG['global_batch_assumed']} of them with a global "
     f"batch the source does not print (assumed from the test config that sets their model shape). If their mean error "
-    f"{MEG['mean_error_pct']:+.1f} % carried over to ZAYA1, the step would be {MEG['zaya1_step_s_if_bias_carried']:.3f} s "
+    f"{signed(MEG['mean_error_pct'])} % carried over to ZAYA1, the step would be {MEG['zaya1_step_s_if_bias_carried']:.3f} s "
     f"instead of {est.step_time_s:.3f} s and {T14 / 1e12:.0f}T tokens would take {MEG['days_14T_if_bias_carried']:.1f} days "
     f"instead of {days[T14][0]:.1f}. With {MEG['runs']} runs and an assumed batch this is a sensitivity, not a correction."
     + (f" The same family on MI325X (the same CDNA 3 compute die, with more and faster HBM and a higher power limit; AMD's 8-node Primus runs, "
        f"batch sizes published) is off by "
-       f"{', '.join(f'{e:+.1f} % ({sp})' for e, sp in cdna3.sort('id').select('error_pct', 'split').iter_rows())}, so "
+       f"{', '.join(f'{signed(e)} % ({sp})' for e, sp in cdna3.sort('id').select('error_pct', 'split').iter_rows())}, so "
        f"whether the family's MI300X errors come from those {MEG['runs']} pipeline runs and their assumed batch or from the CDNA 3 "
        f"compute path stays open: {cdna3.height} runs on another part cannot settle it." if cdna3.height else "")))
 """),
@@ -603,7 +604,7 @@ display(with_units(host_tab.select("host_cpu", "net_overhead_us", "bucket_all_ga
 display(Markdown(
     f"**Reading.** On {he['vendor']} {he['host_cpu']} hosts ({he['net_overhead_us']:g} µs per message) ZAYA1's step would be "
     f"{he['step_ms']:.0f} ms instead of {hx['step_ms']:.0f} ms on its {hx['vendor']} hosts ({hx['net_overhead_us']:g} µs), "
-    f"{100 * (he['step_ms'] / hx['step_ms'] - 1):+.0f} %: {he['tokens_per_s_per_gpu']:,.0f} against {hx['tokens_per_s_per_gpu']:,.0f} "
+    f"{signed(100 * (he['step_ms'] / hx['step_ms'] - 1), 0)} %: {he['tokens_per_s_per_gpu']:,.0f} against {hx['tokens_per_s_per_gpu']:,.0f} "
     f"tokens/s per GPU, {he['days_14T']:.1f} against {hx['days_14T']:.1f} days for {T14 / 1e12:.0f}T tokens. Compute is the same "
     f"({hx['compute_ms']:.0f} ms); all of the difference is data-parallel communication (exposed parameter gathers "
     f"{hx['exposed_param_ms']:.0f} → {he['exposed_param_ms']:.0f} ms, gradient reduce-scatters {hx['exposed_grad_ms']:.0f} → "
@@ -718,7 +719,7 @@ display(Markdown(
     f"delivers {ratio:.2f}× MI300X's tokens per second per GPU; with the vendor-specific `*-asym` factors the ratio is "
     f"{ratio_asym:.2f}×. Of the {len(clusters)} clusters, {fastest} is fastest per GPU here. Both statements rest on the compute "
     f"model's per-GPU rates, which the validation above shows can be off by tens of per cent — and on MI300X in one "
-    f"direction: if the Megatron-family MI300X mean error ({MEG['mean_error_pct']:+.1f} % over {MEG['runs']} runs, §2) "
+    f"direction: if the Megatron-family MI300X mean error ({signed(MEG['mean_error_pct'])} % over {MEG['runs']} runs, §2) "
     f"carried over to MI300X alone, the ratio would be {ratio / (1 + MEG['mean_error_pct'] / 100):.2f}× (a sensitivity, "
     f"not the default)."))
 """),
@@ -768,7 +769,7 @@ def effect(plan):
     others = rel.filter((pl.col("plan") == plan) & (pl.col("network") != BASE)).sort("change_pct", descending=True)
     moved = others.filter(pl.col("change_pct").abs() >= 0.5)
     still = others.filter(pl.col("change_pct").abs() < 0.5)["network"].to_list()
-    parts = [f"with {r['network']} {r['step_ms']:.0f} ms ({r['change_pct']:+.0f} %, {r['days_14T']:.1f} days for "
+    parts = [f"with {r['network']} {r['step_ms']:.0f} ms ({signed(r['change_pct'], 0)} %, {r['days_14T']:.1f} days for "
              f"{T14 / 1e12:.0f}T tokens)" for r in moved.iter_rows(named=True)]
     if still:
         parts.append(f"unchanged with {' or '.join(still)}")
@@ -807,11 +808,11 @@ else:
                f"{'as does' if nic_matters else 'while'} the NIC's line rate{'' if nic_matters else ' does not'}.")
 display(Markdown(
     f"**Reading.** Step time against the shipped network ({BASE}):\n\n" + "\n".join(effect(p_) for p_ in PLANS) + "\n\n"
-    f"The largest single effect is {top['network']} on {top['plan']} ({top['change_pct']:+.0f} %). "
+    f"The largest single effect is {top['network']} on {top['plan']} ({signed(top['change_pct'], 0)} %). "
     f"On the shipped network {PLANS[1]} is {abs(ep_ms / dp_ms - 1):.0%} {'slower' if ep_ms > dp_ms else 'faster'} than "
     f"{PLANS[0]}. For ZAYA1 as Zyphra runs it, " + verdict + " "
     + (f"A faster NIC ({nic_label(NIC_FAST)}) {'leaves' if fast_dp < 0.5 else 'changes'} Zyphra's plan's step "
-       f"{'unchanged' if fast_dp < 0.5 else f'by {fast_dp:.0f} %'} and changes {PLANS[1]}'s by {fast_ep:+.0f} %: "
+       f"{'unchanged' if fast_dp < 0.5 else f'by {fast_dp:.0f} %'} and changes {PLANS[1]}'s by {signed(fast_ep, 0)} %: "
        + (f"at {il.catalog.nic(NIC0).line_rate_bps / 1e9:.0f} Gb/s the NIC's line rate is not what bounds the "
           "data-parallel collectives in the collective model (the latency of each bucket's ring across all ranks and the scale-up hops do), although a slower "
           "NIC does. " if fast_dp < 0.5 and nic_matters else "")
@@ -869,7 +870,7 @@ display(Markdown("\n".join([
     f"{days[T14][0]:.1f} days for {T14 / 1e12:.0f}T tokens (band {days[T14][1]:.1f}–{days[T14][2]:.1f}) of uninterrupted training, "
     f"{est.gpu_hours(T14) / 1e6:.2f} M GPU-hours. MFU is {100 * mfu_by['6N']:.1f} % under 6·N·D with N active and "
     f"{100 * mfu_by['6N+head+causal_attn']:.1f} % counting the LM head and causal attention. "
-    f"Sensitivities: with the Megatron-family MI300X mean error ({MEG['mean_error_pct']:+.1f} %, {MEG['runs']} runs) "
+    f"Sensitivities: with the Megatron-family MI300X mean error ({signed(MEG['mean_error_pct'])} %, {MEG['runs']} runs) "
     f"{MEG['days_14T_if_bias_carried']:.1f} days; every trillion tokens at {L32 // 1024}k instead of "
     f"{tr.seq_len // 1024}k adds {DAYS_PER_T[L32] - DAYS_PER_T[tr.seq_len]:.2f} days (the phase split is not public).",
     f"* **Cross-node communication {'runs through most of' if s9['nic_busy'] > 0.5 else 'runs for a minority of'} the step:** "
@@ -891,8 +892,8 @@ display(Markdown("\n".join([
     + f"; the search's best H100 plan is `{PLAN.format(**r_h)}`.",
     f"* **Vendors with the same factors:** H100's best plan gives {ratio:.2f}× MI300X's tokens/s per GPU "
     f"({ratio_asym:.2f}× with the vendor-specific `*-asym` factors); {fastest} is the fastest of the {len(clusters)} here. "
-    f"All {mi_runs.height} validation runs on MI300X are predicted too fast ({mi_runs['error_pct'].min():+.0f} to "
-    f"{mi_runs['error_pct'].max():+.0f} %), so the MI300X side of this ratio is more likely optimistic than not."
+    f"All {mi_runs.height} validation runs on MI300X are predicted too fast ({signed(mi_runs['error_pct'].min(), 0)} to "
+    f"{signed(mi_runs['error_pct'].max(), 0)} %), so the MI300X side of this ratio is more likely optimistic than not."
     if int(mi_runs["error_pct"].lt(0).sum()) == mi_runs.height else
     f"({ratio_asym:.2f}× with the vendor-specific `*-asym` factors); {fastest} is the fastest of the {len(clusters)} here.",
 ])))
@@ -929,10 +930,10 @@ display(Markdown("\n".join([
     f"1. **Can AMD's stack stand beside NVIDIA's?** On vendor-symmetric software factors "
     f"{'the hardware does' if close else 'the hardware is not within ' + f'{NEAR:.0%}'}: H100's best plan gives {ratio:.2f}× MI300X's tokens/s per GPU, and {fastest} is the fastest of the "
     f"{len(clusters)} clusters. The measured runs are less kind to the software: the {mi_err.len()} compared MI300X "
-    f"runs sit at a median error of {mi_err.median():+.1f} % ({int(mi_err.lt(0).sum())} of {mi_err.len()} predicted too "
+    f"runs sit at a median error of {signed(mi_err.median())} % ({int(mi_err.lt(0).sum())} of {mi_err.len()} predicted too "
     f"fast), the {h_runs.len()} H100 runs ({h_train} of them among the runs the factors are fitted on) at "
-    f"{h_runs.median():+.1f} %; carried over, the Megatron-family MI300X mean "
-    f"({MEG['mean_error_pct']:+.1f} %, {MEG['runs']} runs with an assumed batch) would make the ratio "
+    f"{signed(h_runs.median())} %; carried over, the Megatron-family MI300X mean "
+    f"({signed(MEG['mean_error_pct'])} %, {MEG['runs']} runs with an assumed batch) would make the ratio "
     f"{ratio / (1 + MEG['mean_error_pct'] / 100):.2f}×. So: {'close' if close else 'apart'} on paper, "
     + ("with published MI300X runs reaching less of their hardware than H100 runs do — too few runs to settle how "
        "much less." if mi_err.median() < h_runs.median() else
@@ -969,7 +970,7 @@ errs = cur_c.join(runs, on="id", how="left")
 
 def misses(df):
     e = df["error_pct"]
-    return (f"{df.height} runs, {int((e < 0).sum())} of them predicted too fast, errors {e.min():+.0f} to {e.max():+.0f} %")
+    return (f"{df.height} runs, {int((e < 0).sum())} of them predicted too fast, errors {signed(e.min(), 0)} to {signed(e.max(), 0)} %")
 
 
 b200 = errs.filter(pl.col("id").str.starts_with("AO-") & (pl.col("accelerator") == "B200"))
@@ -991,8 +992,8 @@ display(Markdown(
     "a global batch the blog does not print, assumed from the Primus test config that sets their model shape: the "
     "`megatron-core-rocm` stack priced here meets MI300X only through them, and with the factors vendor-symmetric "
     f"every compared MI300X run is predicted {'too fast' if int(mi_runs['error_pct'].lt(0).sum()) == mi_runs.height else 'off'} "
-    f"({mi_runs.height} runs, median {mi_runs['error_pct'].median():+.1f} %); §2 prints what ZAYA1's step and days would be "
-    f"if the Megatron family's mean ({MEG['mean_error_pct']:+.1f} %) carried over ({MEG['zaya1_step_s_if_bias_carried']:.3f} s, "
+    f"({mi_runs.height} runs, median {signed(mi_runs['error_pct'].median())} %); §2 prints what ZAYA1's step and days would be "
+    f"if the Megatron family's mean ({signed(MEG['mean_error_pct'])} %) carried over ({MEG['zaya1_step_s_if_bias_carried']:.3f} s, "
     f"{MEG['days_14T_if_bias_carried']:.1f} days), a sensitivity that is not applied. The host-bound MoE ablation \"baseline\" "
     f"runs are priced with one slowdown of their MoE layers (`moe_host_sync_slowdown`) fitted on {len(host)} train "
     f"runs from {host_src} sources that imply different values, and the host floor that small micro-batches sit on is "

@@ -56,6 +56,7 @@ selling price. *TDP*: a GPU's rated board power. *OOM*: an order of magnitude (a
 and the training-cost method used here (Cottier et al. 2024, [arXiv 2405.21015](https://arxiv.org/abs/2405.21015)).
 """),
     ("code", r"""
+from infra_lab.printout import signed   # a signed figure; one that rounds to zero prints 0 / 0.0, never +0 or -0
 from IPython.display import Markdown, display
 
 E = il.economics
@@ -305,8 +306,8 @@ md(f"**Answer.** Over IBM's {ibm_life:g}-year book life, if rents decay after th
    f"unlevered IRR is **{a4['decay']['IRR P50']:.0%}** (P5–P95 {a4['decay']['IRR P5']:.0%} to {a4['decay']['IRR P95']:.0%}), "
    f"{'below' if a4['decay']['IRR P50'] < P['cost_of_capital'].value else 'above'} the {P['cost_of_capital'].value:.0%} "
    f"cost of capital at the median; a 2026-style rebound (the market rent "
-   f"{P['rent_rebound_fraction'].value:+.0%} over the year after the contract, range {P['rent_rebound_fraction'].low:+.0%} to "
-   f"{P['rent_rebound_fraction'].high:+.0%}, then the decay again) lifts it to "
+   f"{signed(P['rent_rebound_fraction'].value, 0, percent=True)} over the year after the contract, range {signed(P['rent_rebound_fraction'].low, 0, percent=True)} to "
+   f"{signed(P['rent_rebound_fraction'].high, 0, percent=True)}, then the decay again) lifts it to "
    f"{a4['rebound']['IRR P50']:.0%}, and holding the contract-level price flat with the sold share tied to it gives "
    f"{a4['flat']['IRR P50']:.0%}. At the default inputs, "
    + "; ".join(f"on the {p} path the GPUs " + ("earn their cash costs to the horizon" if y is None else
@@ -314,7 +315,7 @@ md(f"**Answer.** Over IBM's {ibm_life:g}-year book life, if rents decay after th
                for p, y in retired.items())
    + f" ({a4['decay']['share of draws retired early']:.0%} of the decay path's draws retire before year {ibm_life:g}). "
    f"Within a provider, listed H100 prices did not fall (Epoch AI's records: "
-   f"{trend['change_per_year']:+.0%} a year ± {trend['se']:.0%}): the decay is in market and contract prices, not list prices.")
+   f"{signed(trend['change_per_year'], 0, percent=True)} a year ± {trend['se']:.0%}): the decay is in market and contract prices, not list prices.")
 display(il.charts.rent_path_chart(pl.concat(paths), title="Rent paths at the default inputs [USD per sold GPU-hour]"))
 il.charts.cashflow_chart(pl.concat(flows).select("year", "cumulative_usd", "case"))
 """),
@@ -359,7 +360,7 @@ md(f"**What `max_npv` would change.** On the decay path it runs the GPUs {mx['me
    f"average against {dflt['mean years run [years]']:.1f} under the default, and moves the median IRR from "
    f"{dflt['IRR P50 [per year]']:.0%} to {mx['IRR P50 [per year]']:.0%} and the median NPV from "
    f"{usd(dflt['NPV per GPU P50 [USD]'])} to {usd(mx['NPV per GPU P50 [USD]'])} per GPU; on the other paths the IRR moves by "
-   + ", ".join(f"{g * 100:+.1f} points ({pth})" for pth, g in gain_irr.items() if pth != "decay") + ". "
+   + ", ".join(f"{signed(g * 100)} points ({pth})" for pth, g in gain_irr.items() if pth != "decay") + ". "
    f"**Why it is not the default.** The gain comes from selling earlier at the value curve's price: the median sale under "
    f"`max_npv` fetches {mx['sale price P50 [share of capex]']:.0%} of the purchase price, against "
    f"{dflt['sale price P50 [share of capex]']:.0%} under the default. That price is Epoch AI's price-performance decay "
@@ -673,7 +674,7 @@ z_bill = deal.line("Zyphra", "bill")
 eps1, eps_w = (deal.line("IBM", f"book operating profit per IBM diluted share, {w}") for w in ("year 1", "worst year"))
 eps_share, loss_years = deal.line("IBM", "year-1 book operating profit vs IBM's diluted EPS"), \
     deal.line("IBM", "years with a book operating loss (EPS-dilutive)")
-cents = lambda b: f"{b.p50:+.2f} ({b.p5:+.2f} to {b.p95:+.2f}) cents"  # noqa: E731   (the lines are in US cents)
+cents = lambda b: f"{signed(b.p50, 2)} ({signed(b.p5, 2)} to {signed(b.p95, 2)}) cents"  # noqa: E731   (the lines are in US cents)
 eps_md = (f"**Is it EPS-accretive?** Per IBM diluted share the cluster's book operating profit is {cents(eps1)} in year 1 "
           f"({eps_share.fmt('{:.1f}')} basis points of IBM's FY2025 diluted EPS) and {cents(eps_w)} in its worst year, with "
           f"{loss_years.p50:g} ({loss_years.p5:g}–{loss_years.p95:g}) years of book loss: "

@@ -43,6 +43,7 @@ over the data-parallel replicas. *Clos, fat-tree*: a multi-tier switch network i
 leaf reaches every other through a spine.
 """),
     ("code", r"""
+from infra_lab.printout import signed   # a signed figure; one that rounds to zero prints 0 / 0.0, never +0 or -0
 from IPython.display import Markdown, display
 import dataclasses
 
@@ -107,7 +108,7 @@ same two bases.
 
 **The fleet reading is the more appropriate one for a {sc.hardware.world_size:,}-GPU job.** It is measured on jobs of exactly this
 size ({rsc["window_h"] / rsc["interruptions_low"]:.1f} h between failures of {rsc["gpus"]:,}-GPU jobs on Meta's RSC clusters,
-reproduced here *by construction*); scaled to single-node jobs it is off by {c8["error"]:+.0%} against the same study's 8-GPU
+reproduced here *by construction*); scaled to single-node jobs it is off by {signed(c8["error"], 0, percent=True)} against the same study's 8-GPU
 figure, and it is consistent with OPT-175B's at least {opt175["interruptions_low"]:.0f} restarts in about
 {opt175["window_h"] / 24:.0f} days on {opt175["gpus"]:,} A100 (predicted every {opt_f["predicted_mtbi_h"]:.1f} h against a bound of
 {opt_f["published_mtbi_h_high"]:.1f} h), which the Llama 3 reading misses by {opt_l["predicted_mtbi_h"] / opt_l["published_mtbi_h_high"]:.1f}×.
@@ -198,7 +199,7 @@ lo_b, hi_b = sorted((b_l["predicted_mtbi_h"], b_f["predicted_mtbi_h"]))
 bracket = lo_b < b_l["published_mtbi_h_low"] and b_l["published_mtbi_h_high"] < hi_b
 held = chk.filter(~pl.col("by_construction"))   # each calibration's held-out cases: the other's row is one of them
 per_case = lambda cal: "; ".join(  # noqa: E731
-    f'{r["observation"]} {r["error"]:+.0%}' + ("" if r["bound"] == "value" else " (inside)" if r["consistent"] else " (outside)")
+    f'{r["observation"]} {signed(r["error"], 0, percent=True)}' + ("" if r["bound"] == "value" else " (inside)" if r["consistent"] else " (outside)")
     for r in held.filter(pl.col("calibration") == cal).iter_rows(named=True))
 md(f'''Errors per held-out case (predicted MTBI / published − 1; for a range or a bound, to its nearer end, 0 inside).
 Fleet reading: {per_case("fleet")}. Llama 3 reading: {per_case("llama3")}. Each calibration is also tested on the
@@ -215,7 +216,7 @@ that spread is the width of the honest answer.''')
 gc = R.goodput_check()
 gco = R.goodput_observations().row(0, named=True)
 per_profile = lambda cal: ", ".join(  # noqa: E731
-    f'{r["restart"]} {r["predicted_goodput"]:.1%}' + ("" if r["consistent"] else f' ({r["error"]:+.0%})')
+    f'{r["restart"]} {r["predicted_goodput"]:.1%}' + ("" if r["consistent"] else f' ({signed(r["error"], 0, percent=True)})')
     for r in gc.filter(pl.col("calibration") == cal).iter_rows(named=True))
 consistent = lambda cal: " and ".join(  # noqa: E731
     gc.filter((pl.col("calibration") == cal) & pl.col("consistent"))["restart"].to_list()) or "no restart profile"
@@ -420,9 +421,9 @@ ref = R.simulate(fleet_plan, 1_000, seed=SEED, method="reference")
 mc = pl.DataFrame(mc_rows)
 z_ref = (ref["wall_h"].mean() - fleet_plan.expected_wall_s / 3600) / (ref["wall_h"].std() / ref.height ** 0.5)
 print(f"tolerance: |z| < {Z_TOL} standard errors; numba kernel, {RUNS:,} runs: z = "
-      + ", ".join(f"{r['z']:+.2f} ({r['calibration']})" for r in mc_rows)
+      + ", ".join(f"{signed(r['z'], 2)} ({r['calibration']})" for r in mc_rows)
       + f"; plain reference, {ref.height:,} runs (fleet): mean wall {ref['wall_h'].mean():.2f} h vs closed form "
-      f"{fleet_plan.expected_wall_s / 3600:.2f} h, z = {z_ref:+.2f}")
+      f"{fleet_plan.expected_wall_s / 3600:.2f} h, z = {signed(z_ref, 2)}")
 mc.with_columns(pl.col(pl.Float64).round(3))
 """),
     ("code", r"""

@@ -45,6 +45,7 @@ keeps on the GPU. *tp/ep/dp/pp*: tensor, expert, data and pipeline parallel size
 TensorRT-LLM (trt-llm), ATOM*: inference engines (ATOM is AMD's).
 """),
     ("code", r"""
+from infra_lab.printout import signed   # a signed figure; one that rounds to zero prints 0 / 0.0, never +0 or -0
 from IPython.display import Markdown, display
 
 S = il.serving
@@ -164,7 +165,7 @@ worst = cases.filter(pl.col("output_tokens_per_s_per_gpu_error_pct").abs()
                      >= B["output_tokens_per_s_per_gpu"]["worst"]).sort("output_tokens_per_s_per_gpu_error_pct")
 md("Test points outside the " + f"{B['output_tokens_per_s_per_gpu']['worst']:.0f} % worst-case bound on output tokens/s "
    "per GPU: " + ("none." if worst.height == 0 else "; ".join(
-       f"`{r['id']}` ({r['stack']}) {r['output_tokens_per_s_per_gpu_error_pct']:+.0f} %"
+       f"`{r['id']}` ({r['stack']}) {signed(r['output_tokens_per_s_per_gpu_error_pct'], 0)} %"
        for r in worst.iter_rows(named=True)) + "."))
 # the accelerator this notebook is about: its own points, train and test (error = predicted / measured - 1)
 by_acc = S.validation_summary(val, by=("split", "accelerator")).filter(pl.col("accelerator") == "MI300X")
@@ -173,7 +174,7 @@ METRIC_NAME = {"output_tokens_per_s_per_gpu": "output tokens/s per GPU", "tpot_s
 
 def mi300x(metric, faster_if_negative):
     rows = {r["split"]: r for r in by_acc.filter(pl.col("metric") == metric).iter_rows(named=True)}
-    parts = [f"{r['cases']} {split} points, median error {0.0 if round(r['median_error_pct']) == 0 else r['median_error_pct']:+.0f} %"
+    parts = [f"{r['cases']} {split} points, median error {signed(r['median_error_pct'], 0)} %"
              for split, r in sorted(rows.items())]
     lean = rows.get("test", rows.get("train"))
     side = "" if lean is None or abs(lean["median_error_pct"]) < 10 else (
@@ -202,7 +203,7 @@ ttft_src = (val.filter(pl.col("ttft_s_error_pct").is_not_null(), pl.col("split")
             .sort("accelerator", "n", descending=[False, True]))
 md("**TTFT bias on the train split, by accelerator and source** (median signed error of TTFT, then of output "
    "tokens/s per GPU on the same points): " + "; ".join(
-       f"{r['accelerator']} `{r['source_key']}` TTFT {round(r['med']):+d} %, throughput {round(r['tput']):+d} % "
+       f"{r['accelerator']} `{r['source_key']}` TTFT {signed(r['med'], 0)} %, throughput {signed(r['tput'], 0)} % "
        f"({r['n']} points)"
        for r in ttft_src.iter_rows(named=True))
    + ". A source whose TTFTs come out short while its throughput is close ran its prompts' prefill slower than the "
@@ -228,7 +229,7 @@ md(f"**MTP acceptance (sensitivity).** The ATOM CI DeepSeek-R1-0528 MTP 3 points
    f"(chained acceptance {a_src:.3f}, `il.serving.mtp_acceptance_for_tokens_per_step`); it was measured on GSM8K "
    "prompts, not on the benchmark's random prompts with the chat template (which ATOM's issue #609 says lower "
    f"DeepSeek's MTP acceptance). At `{mtp_id}` (measured {mtp_meas:,.0f} output tokens/s per GPU) the model gives "
-   + "; ".join(f"{v:,.0f} ({100 * (v / mtp_meas - 1):+.0f} %) at acceptance {a:.3f}" for a, v in sorted(mtp_pred.items()))
+   + "; ".join(f"{v:,.0f} ({signed(100 * (v / mtp_meas - 1), 0)} %) at acceptance {a:.3f}" for a, v in sorted(mtp_pred.items()))
    + f" (the {a_def:g} default: the DeepSeek-V3 report's second-token acceptance). "
    + ("The sourced acceptance brings the point nearer than the default does; what error remains is not the "
       "acceptance alone." if abs(mtp_pred[a_src] / mtp_meas - 1) < abs(mtp_pred[a_def] / mtp_meas - 1) else

@@ -47,6 +47,7 @@ runs only, without fitting (section 6). For the text-only model see
 [04 · Training ZAYA1](04_training_zaya1.ipynb).
 """),
     ("code", r"""
+from infra_lab.printout import signed   # a signed figure; one that rounds to zero prints 0 / 0.0, never +0 or -0
 from IPython.display import Markdown, display
 
 MM, E = il.multimodal, il.economics
@@ -78,7 +79,7 @@ pub = sysdf.filter(pl.col("published_params_total").is_not_null())
 assert (pub["error_pct"].abs() <= pub["tol_pct"]).all()
 exact = pub.filter(pl.col("error_pct") == 0)["name"].to_list()
 md(f"Every published count is matched within its tolerance: {', '.join(exact)} exactly; "
-   + "; ".join(f"{r['name']} {r['error_pct']:+.3f} %" for r in pub.filter(pl.col('error_pct') != 0).iter_rows(named=True))
+   + "; ".join(f"{r['name']} {signed(r['error_pct'], 3)} %" for r in pub.filter(pl.col('error_pct') != 0).iter_rows(named=True))
    + ". The Maia-class stand-in has "
    f"**{maia.params_total / 1e9:.2f}B** parameters: {maia.lm.params_total / 1e9:.2f}B in the language model and "
    f"{maia.params_encoders / 1e9:.2f}B in its two encoders.")
@@ -295,9 +296,9 @@ mfu_vs = ("above" if lm["predicted"] > lm["measured_high"] else "below" if lm["p
           else "inside")
 assert speed.min() > 1 and mfu_vs == "above", "the reading below: the model is faster than the published runs"
 qty = lambda r, x: f"{r['metric'].upper()} {x:.3g}" if r["unit"] == "-" else f"{x:.3g} {r['unit']}"  # noqa: E731  (MFU: a fraction)
-md("Errors per case: " + "; ".join(f"**{r['case']}** {r['error_pct']:+.0f} % (predicted {qty(r, r['predicted'])} vs "
+md("Errors per case: " + "; ".join(f"**{r['case']}** {signed(r['error_pct'], 0)} % (predicted {qty(r, r['predicted'])} vs "
    f"published {qty(r, r['measured'])})" for r in val.iter_rows(named=True))
-   + f". The largest miss is {worst['case']} ({worst['error_pct']:+.0f} %). The model predicts the LLaVA runs "
+   + f". The largest miss is {worst['case']} ({signed(worst['error_pct'], 0)} %). The model predicts the LLaVA runs "
    f"{speed.min():.1f}–{speed.max():.1f}× as fast as published and LMMs-Engine's MFU {mfu_vs} its published range "
    f"({lm['measured_low']:.2f}–{lm['measured_high']:.2f}): its software factors are Megatron-Core's "
    "(fitted to Megatron runs), while these runs used Hugging Face Trainer with DeepSpeed ZeRO-3 or FSDP2, and LLaVA's "
@@ -386,7 +387,7 @@ TAKEAWAYS = (f'''* The parameter counts reproduce the published checkpoints ({',
   with a small language model the encoders are {C['image-heavy']['encoder_pct']:.0f}–{C['audio-heavy']['encoder_pct']:.0f} % of the step.
 * Freezing the encoders saves {100 * (1 - frozen.step_time_s / base_r.step_time_s):.0f} % of an image-heavy step; with {PP} pipeline stages
   the encoder-laden first stage adds {100 * imb / pp4.step_time_s:.0f} % of stage imbalance.
-* Validation only, no fit: {', '.join(f"{r['case']} {r['error_pct']:+.0f} %" for r in val.iter_rows(named=True))} — the model carries
+* Validation only, no fit: {', '.join(f"{r['case']} {signed(r['error_pct'], 0)} %" for r in val.iter_rows(named=True))} — the model carries
   Megatron-Core's efficiency, faster than the Hugging Face/DeepSpeed stacks of the published runs.''')
 md(TAKEAWAYS)
 BRIEF.update(Markdown("**In brief** (the Takeaways at the end, computed):\n\n" + TAKEAWAYS))
