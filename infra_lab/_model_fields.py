@@ -269,8 +269,11 @@ def check(spec: ModelSpec) -> None:
             need(v == dense, f"model.{k} = {v!r}: the model has no experts (experts = 0, dense), so it has no MoE "
                              f"layer for {k} to shape; allowed {k} = {dense!r}, or give experts > 0")
     if spec.experts:
+        # top_k 0 is the dense default, i.e. a MoE table that left top_k out: say so
+        unset = " (the dense default: top_k not given)" if spec.top_k == 0 else ""
         need(1 <= spec.top_k <= spec.experts,
-             f"model.top_k = {spec.top_k}: must be between 1 and experts = {spec.experts}")
+             f"model.top_k = {spec.top_k}{unset}: a MoE routes each token to top_k of its experts; must be "
+             f"between 1 and experts = {spec.experts}")
         need(spec.expert_ffn_hidden > 0 or spec.ffn_hidden > 0,
              "model.expert_ffn_hidden: must be > 0 for a MoE model")
         need(spec.dense_layers < spec.layers,

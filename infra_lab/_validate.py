@@ -168,14 +168,24 @@ def keyword_names(fn: Any, *, leave_out: Iterable[str] = ()) -> tuple[str, ...]:
                  if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in skip)
 
 
-def keywords(where: str, given: Mapping[str, Any], allowed: Iterable[str]) -> dict:
+def keywords(where: str, given: Mapping[str, Any], allowed: Iterable[str], *,
+             hints: Mapping[str, str] | None = None) -> dict:
     """``given`` (the ``**kwargs`` of a public call that passes them on) as a dict when every
-    name is in ``allowed``; else an UnknownNameError naming the call, the misspelt keyword,
-    the nearest valid ones and all of them, instead of a TypeError from an inner function."""
+    name is in ``allowed``; else an UnknownNameError naming the misspelt keyword, the call, the
+    nearest valid ones and all of them, instead of a TypeError from an inner function, in the
+    words :func:`infra_lab.errors.named_keywords` uses for a call without ``**kwargs``
+    ("unknown keyword argument 'n' of simulate(). Did you mean …? Valid: …"). ``hints`` (keyword
+    -> sentence) says what to do for a keyword the call takes another way (a reliability rate's
+    ``gpus``: the size is the hardware's)."""
     allowed = tuple(allowed)
     for k in given:
         if k not in allowed:
-            raise unknown(f"keyword argument of {where}", k, allowed)
+            err = unknown("keyword argument", k, allowed)
+            msg = str(err).replace(f"keyword argument {short_repr(k)}.",
+                                   f"keyword argument {short_repr(k)} of {where}().", 1)
+            if hints and k in hints:
+                msg = msg.replace(" Valid: ", f" ({hints[k]}) Valid: ", 1)
+            raise type(err)(msg)
     return dict(given)
 
 

@@ -625,7 +625,13 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
     algorithm : "auto" (the library's choice), "fastest" (the fastest pair on the hardware)
         or one of :data:`ALGORITHMS` (aliases in :data:`ALGORITHM_ALIASES`)
     per_node : ranks per scale-up domain when not packed domain-major [-]
-    fabric_efficiency : achieved fraction of NIC bandwidth after routing [-]
+    fabric_efficiency : achieved fraction of NIC bandwidth after routing [-]: 1 (the default) is
+        a perfect balance over the equal-cost paths, which packet spraying (Pollara 400's, a
+        ``packet_spraying`` NIC of the catalog) gives; for per-flow ECMP hashing take η from the
+        flow simulation, ``il.fabric.monte_carlo(il.fabric.step_flows(pattern, hardware, S),
+        hardware, "ecmp")["efficiency"]`` (notebook 03 §7). Pollara's other transport features,
+        selective retransmit and programmable congestion control, are not priced here: the model
+        has no packet loss or congestion (notebook 03 §8 weighs them)
     radix : switch ports [-] (sets switch hops)
 
     Returns
@@ -656,6 +662,16 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
     >>> c = il.collective("all_reduce", 2**30, hw, 8)
     >>> c.algorithm, round(c.busbw_Bps / 1e9)
     ('nvls', 476)
+
+    With and without spraying, for ZAYA1's data-parallel all-reduce (its rings are rail-matched,
+    so ECMP hashing loses nothing there):
+
+    >>> hw = il.load_scenario("zaya1-ibm-mi300x").hardware
+    >>> ring = il.fabric.step_flows("ring", hw, 2**30)
+    >>> eta = float(il.fabric.monte_carlo(ring, hw, "ecmp", seeds=2)["efficiency"].min())
+    >>> ecmp = il.collective("all_reduce", 2**30, hw, 1024, fabric_efficiency=eta)
+    >>> eta, ecmp.time_s == il.collective("all_reduce", 2**30, hw, 1024).time_s
+    (1.0, True)
     """
     from ._kernels import collectives as K
 

@@ -276,11 +276,18 @@ KEYWORD_SPELLINGS = {
     "gpus": ("n_gpus",), "n_gpus": ("gpus",), "num_gpus": ("gpus", "n_gpus"),
     "world_size": ("gpus", "n_gpus"), "n_nodes": ("nodes",), "num_nodes": ("nodes",),
     "accelerator": ("hardware",), "hardware": ("accelerator",), "gpu": ("accelerator", "hardware"),
+    # il.memory's serving-side calls beside the [serving] table's names (session 37)
+    "tokens": ("context",), "context": ("tokens",), "tp": ("gpus",), "concurrency": ("batch",),
+    "weight_precision": ("precision",),
 }
 """The other spelling of a keyword some public calls use (a GPU count is ``gpus`` in il.collective,
 il.memory and il.expansion, ``n_gpus`` in il.economics; a part is named by ``accelerator``
-where a call takes its name, given inside ``hardware`` where a call takes the [hardware] table):
-:func:`named_keywords` names the spelling the call takes first."""
+where a call takes its name, given inside ``hardware`` where a call takes the [hardware] table;
+a request's length is ``context`` in il.memory.inference_memory / max_inference_batch and
+``tokens`` in kv_cache_bytes, the requests held ``batch`` where the [serving] table says
+concurrency, the tensor-parallel split ``gpus`` where it says tp, the weights' format
+``precision`` where it says weight_precision): :func:`named_keywords` names the spelling the
+call takes first."""
 
 _SPELLING_NOTES = {
     ("accelerator", "hardware"): "this call takes the part inside its [hardware] table: "

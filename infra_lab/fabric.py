@@ -45,6 +45,7 @@ import numpy as np
 
 from . import _validate as V
 from . import catalog
+from ._repr import Printout
 from .errors import NicFeatureWarning, ValidationError, check_positive, unknown
 from .scenario import HardwareConfig, as_hardware
 
@@ -182,7 +183,7 @@ def hardware_config(hardware) -> HardwareConfig:
 # Scale-up and scale-out descriptions
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class ScaleUp:
+class ScaleUp(Printout):
     """The scale-up fabric of one accelerator type.
 
     Attributes
@@ -255,7 +256,7 @@ def scaleup(hardware) -> ScaleUp:
 
 
 @dataclass(frozen=True)
-class ScaleOut:
+class ScaleOut(Printout):
     """Scale-out (back-end) network of a cluster.
 
     The per-GPU scale-out rate has this one owner (:attr:`gpu_Bps`); the collective model
@@ -1071,7 +1072,7 @@ def solve_rates(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps:
 
 
 @dataclass(frozen=True)
-class StepResult:
+class StepResult(Printout):
     """Outcome of one simulated step.
 
     time_s : completion time of the last flow [s]; load_bound_s : busiest link's bytes /
@@ -1101,14 +1102,35 @@ def simulate_step(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qp
                   completion: str = "fluid") -> StepResult:
     """Route one step's flows, solve max-min fair rates and find when the step completes.
 
+    Parameters
+    ----------
+    flows : :func:`step_flows` of a pattern, the hardware and a collective size
+    fabric : [hardware] dict, HardwareConfig or :class:`Fabric`
+    routing : one of :data:`ROUTINGS`: "ecmp" (per-flow hashing), "spray" (per-packet, as
+        Pollara 400 does) or "adaptive"
+    seed : the ECMP hash seed [-]; qps : queue pairs per connection [-]
     completion : "fluid" (re-solve the rates each time flows finish; exact for a fluid
-    max-min model) or "static" (the initial rates held: max bytes / rate, an upper bound).
+        max-min model) or "static" (the initial rates held: max bytes / rate, an upper bound).
+        The fluid solve costs one rate solve per round (``rounds`` in the result: hundreds for
+        a large all-to-all, whose flows end at many times), "static" one in all: the quick
+        bound to try first when a fluid Monte Carlo over many seeds is slow
 
     Notes
     -----
     The step ends when its last flow ends (a collective step is synchronised). Its ideal is
     the busiest link's load under a perfectly even split; efficiency = ideal / time. For m
     equal flows hashed onto k links this reproduces η = (m/k)/max_load (balls into bins; max-load analysis: Raab & Steger 1998, https://doi.org/10.1007/3-540-49543-6_13).
+
+    Examples
+    --------
+    A step whose every flow crosses a spine (notebook 03 §7), hashed and sprayed:
+
+    >>> import infra_lab as il
+    >>> hw = il.load_scenario("zaya1-ibm-mi300x").replace(hardware={"fabric": "rail-optimized"}).hardware
+    >>> flows = il.fabric.step_flows("halving_doubling", hw, 2**30, step=6)
+    >>> ecmp, sprayed = (il.fabric.simulate_step(flows, hw, r) for r in ("ecmp", "spray"))
+    >>> round(ecmp.efficiency, 2), sprayed.efficiency, ecmp.time_s > sprayed.time_s
+    (0.2, 1.0, True)
     """
     from ._kernels import fabric as K
 
@@ -1142,7 +1164,17 @@ def simulate_step(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qp
 def monte_carlo(flows: Flows, fabric, routing: str = "ecmp", seeds: int = 32, qps: int = 1,
                 completion: str = "fluid", first_seed: int = 0):
     """:func:`simulate_step` over ``seeds`` hash seeds → polars DataFrame, one row per seed
-    (routing, seed, time_s, load_bound_s, ideal_s, efficiency)."""
+    (routing, seed, time_s, load_bound_s, ideal_s, efficiency); the efficiency is the η that
+    ``il.collective(..., fabric_efficiency=η)`` takes for ECMP (1, its default, is spraying).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> hw = il.load_scenario("zaya1-ibm-mi300x").hardware
+    >>> df = il.fabric.monte_carlo(il.fabric.step_flows("ring", hw, 2**30), hw, "ecmp", seeds=2)
+    >>> df["seed"].to_list(), float(df["efficiency"].min())   # ZAYA1's rings are rail-matched
+    ([0, 1], 1.0)
+    """
     import polars as pl
 
     seeds = int(check_positive("seeds", seeds, integer=True))

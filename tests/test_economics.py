@@ -928,7 +928,8 @@ class TestDeal:
         asp = 21_000.0
         d = E.deal_pnl(100_000.0, accelerator="MI325X", n_gpus=2048, nodes=256, n=300, seed=2,
                        overrides={"capex_usd_per_gpu": (18_000.0, 20_000.0, 26_000.0), "amd_asp_usd_per_gpu": asp})
-        assert d.line("AMD", "GPU revenue").p50 == pytest.approx(2048 * asp, rel=1e-12)
+        spare = il.reliability.hot_spare_fraction()    # AMD sells the hot spares IBM buys too (at most this share)
+        assert 2048 * asp < d.line("AMD", "GPU revenue").p50 < 2048 * asp * (1 + spare)
         capex = d.line("IBM", "cluster capex")
         assert capex.p5 < capex.p50 < capex.p95    # the capex range is drawn
         with pytest.raises(ValidationError, match="amd_asp_usd_per_gpu"):
@@ -1167,13 +1168,17 @@ def test_deal_pnl_derives_nodes_from_the_accelerators_gpus_per_node():
     node: half the DPUs); nodes now default to n_gpus / the accelerator's GPUs per node
     (data/network_platforms.csv node_gpus), and nodes alone give nodes x that many GPUs."""
     per = il.fabric.platform("MI300X")["node_gpus"]
-    fx = {"dpus_per_node": 1.0, "dpu_usd": 1000.0, "amd_asp_usd_per_gpu": 10_000.0}
+    fx = {"dpus_per_node": 1.0, "dpu_usd": 1000.0, "amd_asp_usd_per_gpu": 10_000.0, "spare_fraction": 0.0}
     d = E.deal_pnl(1e5, n_gpus=2048, n=10, overrides=fx)
     assert d.line("AMD", "DPU revenue").p50 == pytest.approx(2048 // per * 1000.0)
     assert d.table.equals(E.deal_pnl(1e5, n_gpus=2048, nodes=2048 // per, n=10, overrides=fx).table)
     d = E.deal_pnl(1e5, nodes=64, n=10, overrides=fx)
     assert d.line("AMD", "GPU revenue").p50 == pytest.approx(64 * per * 10_000.0)
     assert d.line("AMD", "DPU revenue").p50 == pytest.approx(64 * 1000.0)
+    s = il.reliability.hot_spare_fraction()    # the hot spares IBM buys: AMD sells their GPUs and DPUs too
+    d = E.deal_pnl(1e5, nodes=64, n=10, overrides={**fx, "spare_fraction": s})
+    assert d.line("AMD", "GPU revenue").p50 == pytest.approx(64 * per * (1 + s) * 10_000.0)
+    assert d.line("AMD", "DPU revenue").p50 == pytest.approx(64 * (1 + s) * 1000.0)
 
 
 @pytest.mark.parametrize("kw, match", [

@@ -438,7 +438,8 @@ def test_deal_takes_each_option_s_accelerator_and_prices():
     X = il.expansion
     p = X.platforms().filter(pl.col("platform") == "MI450X Helios rack").row(0, named=True)
     d = X.deal("MI450X Helios rack", "Vulcano-800", 1152, 1e5, n=300, seed=3)   # 16 racks of 72
-    assert d.line("AMD", "GPU revenue").p50 == pytest.approx(1152 * p["amd_asp_usd_per_gpu"], rel=1e-12)
+    spare = il.reliability.hot_spare_fraction()    # AMD sells the hot spares IBM buys too (at most this share)
+    assert 1152 * p["amd_asp_usd_per_gpu"] < d.line("AMD", "GPU revenue").p50 < 1152 * p["amd_asp_usd_per_gpu"] * (1 + spare)
     ov = X.deal_overrides("MI450X Helios rack", "Vulcano-800")
     assert ov["capex_usd_per_gpu"] == (p["capex_low_usd"], p["capex_usd_per_gpu"], p["capex_high_usd"])
     assert ov["tdp_W"] == p["tdp_W"]

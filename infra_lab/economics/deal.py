@@ -34,7 +34,7 @@ from .finance import (
     irr_array,
     payback_band,
 )
-from .owned import FABRIC_COUNTS, OWNED_PARAMS, WEEKS_PER_YEAR, _tdp, fabric_count_factors
+from .owned import FABRIC_COUNTS, OWNED_PARAMS, _tdp, fabric_count_factors
 
 __all__ = ["DealPnL", "deal_pnl", "UNKNOWNS"]
 
@@ -244,8 +244,8 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str | None = None, good
     --------
     >>> d = deal_pnl(1e5, accelerator="MI355X", n=200, seed=1,
     ...              overrides={"capex_usd_per_gpu": 25000.0, "amd_asp_usd_per_gpu": 23000.0})
-    >>> round(d.line("AMD", "GPU revenue").p50 / 1e6, 2)   # 1,024 x $23k
-    23.55
+    >>> round(d.line("AMD", "GPU revenue").p50 / 1e6, 2)   # 1,024 x ~1.044 (hot spares, P50) x $23k
+    24.63
     """
     import polars as pl
 
@@ -321,16 +321,22 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str | None = None, good
         b = summary(np.broadcast_to(np.asarray(x, dtype=float), (n,)))
         rows.append({"party": party, "line": line, **b.as_dict(), "n": b.n, "unit": unit, "how": how})
 
-    # AMD
-    gpu_rev = ng * s["amd_asp_usd_per_gpu"]
-    nic_rev = ng * s["nics_per_gpu"] * s["nic_usd"]
-    dpu_rev = nn * s["dpus_per_node"] * s["dpu_usd"]
+    # AMD sells what IBM buys: the billed cluster and its hot spares, the (1 + spare_fraction)
+    # that IBM's capex pays for (owned_components: server and network x (1 + spare_fraction)).
+    # Until December 2026 AMD's lines counted the billed GPUs only, 1/1.0625 of the GPUs in
+    # IBM's capex at the mode
+    bought = 1.0 + s["spare_fraction"]
+    gpu_rev = ng * bought * s["amd_asp_usd_per_gpu"]
+    nic_rev = ng * bought * s["nics_per_gpu"] * s["nic_usd"]
+    dpu_rev = nn * bought * s["dpus_per_node"] * s["dpu_usd"]
     amd = gpu_rev + nic_rev + dpu_rev
     instinct = company_fact("AMD", "instinct_revenue_usd", "FY2024")
     dc25 = company_fact("AMD", "datacenter_revenue_usd", "FY2025")
-    add("AMD", "GPU revenue", gpu_rev, "USD", f"GPUs x AMD's {acc} selling price (amd_asp_usd_per_gpu)")
-    add("AMD", "Pollara NIC revenue", nic_rev, "USD", "NICs x 400G NIC price (proxy)")
-    add("AMD", "DPU revenue", dpu_rev, "USD", "nodes x DPUs per node (unknown: 0-1) x DPU price (proxy)")
+    add("AMD", "GPU revenue", gpu_rev, "USD", f"GPUs bought, hot spares included (x (1 + spare_fraction)) x AMD's "
+        f"{acc} selling price (amd_asp_usd_per_gpu)")
+    add("AMD", "Pollara NIC revenue", nic_rev, "USD", "NICs bought, the hot spares' included x 400G NIC price (proxy)")
+    add("AMD", "DPU revenue", dpu_rev, "USD", "nodes bought, hot spares included x DPUs per node (unknown: 0-1) x DPU "
+        "price (proxy)")
     add("AMD", "total revenue", amd, "USD", "sum of the above (no CPUs: the hosts are Intel Xeon)")
     add("AMD", "share of 2024 Instinct revenue", amd / instinct, "fraction",
         f"total / ${instinct / 1e9:.1f}B ('more than', FY2024 release): an upper bound")
@@ -433,10 +439,10 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str | None = None, good
     # notebook 05's section 2 price it (the line priced the failure-free hours: $439k beside 05's $462k)
     add("Zyphra", "final run incl. goodput losses at the contract price", gh / g * price, "USD",
         "final-run GPU-hours / goodput x contract price")
-    contract_rev = ng * (r["revenue"] * (r["t_years"][None, :] < (s["setup_weeks"][:, None] / WEEKS_PER_YEAR
-                                                                  + s["zyphra_contract_months"][:, None] / 12.0))).sum(axis=1)
+    contract_rev = ng * r["contract_revenue"].sum(axis=1)
     add("IBM", "revenue from the Zyphra contract", contract_rev, "USD",
-        "= Zyphra's bill x billed share (contract_utilization): the two views agree by construction")
+        "= Zyphra's bill x billed share (contract_utilization): the operator's months pay the contract rent for the "
+        "part of the month the contract covers")
     order = {"AMD": 0, "IBM": 1, "Zyphra": 2}
     rows.sort(key=lambda x: order[x["party"]])   # stable: keeps each party's line order
     # the purchase price's range as the data give it (the text typed "$10-15k or up to $25.7k")

@@ -409,7 +409,10 @@ def operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: flo
     error naming it.
 
     Returns arrays of shape (n, months) (``price``: the rent path, which goes on after a
-    retirement; ``sold``, ``revenue``, ``energy``, ``opex``: 0 after it) and (n, years + 1)
+    retirement, per sold hour; ``sold``, ``revenue``, ``contract_revenue`` (the part of the revenue
+    earned in the contract's span: a month the contract covers in part pays the contract rent for
+    that part, the market's for the rest; on the flat path the flat rent of those months; 0 where
+    ``v`` gives no contract length), ``energy``, ``opex``: 0 after it) and (n, years + 1)
     (``annual``: year 0 = -capex, the retirement year (else the last) + residual, 0 after),
     plus ``capex``, ``residual`` (the sale price at retirement, else at the horizon),
     ``book_dep`` (per year), ``book_value`` (undepreciated on the straight line over
@@ -520,12 +523,24 @@ def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: fl
     pc = col(v["contract_usd_per_gpu_hour"] if price is None else price)
     pm = col(v.get("contract_usd_per_gpu_hour", 1.0) if market_price is None else market_price)
     um, e = col(v["market_utilization"]), col(v["utilization_price_elasticity"])
+    # the contract's share of each sold month: it runs cy x 12 months from the first sold month,
+    # so a contract that ends inside a month pays for the part it covers and the market the rest
+    # (before December 2026 a month was all contract when its midpoint fell inside the contract: a
+    # drawn 3.1-month contract after 2 setup weeks earned 4 months of contract rent while Zyphra's
+    # bill paid 3.1; whole-month contracts, the modes among them, are unchanged). The flat path
+    # has no contract rent of its own: its months in the contract's span are counted the same way
+    has_contract = "contract_years" in v or "zyphra_contract_months" in v
+    share = np.zeros((n, M))
+    if has_contract:
+        cy = col(v["contract_years"] if "contract_years" in v else np.asarray(v["zyphra_contract_months"]) / 12.0)
+        k = np.cumsum(np.broadcast_to(on, (n, M)), axis=1) - 1.0          # sold months before this one
+        share = np.clip(12.0 * cy - k, 0.0, 1.0)
     if path == "flat":
         p = np.broadcast_to(pc, (n, M))
         sold = (np.minimum(1.0, um * (pc / pm) ** (-e)) if utilization is None else col(utilization))
         sold = np.broadcast_to(sold, (n, M))
+        contract_rev_h = share * p * sold
     else:
-        cy = col(v["contract_years"] if "contract_years" in v else np.asarray(v["zyphra_contract_months"]) / 12.0)
         mkt = pc * 10.0 ** (-d * tau)
         if path == "rebound":
             R = col(v["rent_rebound_fraction"])
@@ -535,13 +550,17 @@ def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: fl
                            ref * (1.0 + R) * 10.0 ** (-d * (x - 1.0)))
         after = mkt * (1.0 + premium)
         u_after = np.minimum(1.0, um * (1.0 + premium) ** (-e))
-        in_contract = tau < cy
-        p = np.where(in_contract, pc, after)
-        sold = np.where(in_contract, col(v["contract_utilization"]), u_after)
+        uc = col(v["contract_utilization"])
+        contract_rev_h = share * pc * uc                                  # per calendar hour of the month
+        rev_h = contract_rev_h + (1.0 - share) * after * u_after
+        sold = share * uc + (1.0 - share) * u_after
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = np.where(sold > 0, rev_h / np.where(sold > 0, sold, 1.0), share * pc + (1.0 - share) * after)
     p = np.where(on, p, 0.0)
     sold = np.where(on, sold, 0.0)
     hm = H / 12.0
     revenue = p * sold * hm
+    contract_revenue = np.where(on, contract_rev_h, 0.0) * hm
     energy = energy_h[:, None] * sold * hm
     opex = np.broadcast_to(fixed_h[:, None] * hm, (n, M))
     monthly = revenue - energy - opex
@@ -566,7 +585,8 @@ def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: fl
     retired = last < N
     end = np.where(retired, last.astype(float), float(years))   # age when it stops [years]
     alive = np.arange(M)[None, :] < np.where(retired, 12 * last, M)[:, None]
-    sold, revenue, energy = (np.where(alive, x, 0.0) for x in (sold, revenue, energy))
+    sold, revenue, energy, contract_revenue = (np.where(alive, x, 0.0) for x in (sold, revenue, energy,
+                                                                                  contract_revenue))
     opex = np.where(alive, opex, 0.0)
     monthly = revenue - energy - opex
     annual[:, 1:] = np.where(np.arange(1, N + 1)[None, :] <= last[:, None], annual[:, 1:], 0.0)
@@ -584,7 +604,8 @@ def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: fl
     L = np.broadcast_to(col(v["ibm_book_life_years"])[:, 0], (n,))
     book_dep = capex / L
     book_value = capex * np.maximum(0.0, 1.0 - end / L)   # undepreciated at the sale (straight line over L)
-    return {"t_years": t, "price": p, "sold": sold, "revenue": revenue, "energy": energy, "opex": opex,
+    return {"t_years": t, "price": p, "sold": sold, "revenue": revenue, "contract_revenue": contract_revenue,
+            "energy": energy, "opex": opex,
             "annual": annual, "capex": capex, "residual": residual, "book_dep": book_dep, "payback": pb,
             "end_years": end, "book_value": book_value, "gain_on_sale": residual - book_value}
 

@@ -41,7 +41,7 @@ import numpy as np
 from .. import catalog
 from .._repr import Printout
 from .._validate import sequence
-from ..errors import ValidationError, unknown, user_stacklevel
+from ..errors import ValidationError, short_repr, unknown, user_stacklevel
 from . import _validate as V
 from .data import HOURS_PER_YEAR, _no_price, parameters
 
@@ -762,7 +762,7 @@ class RentOrOwn(Printout):
     text: str
 
 
-def rent_vs_own(price_usd_per_gpu_hour: float, accelerator: str = "MI300X", *, committed: bool = False,
+def rent_vs_own(price_usd_per_gpu_hour: float | str, accelerator: str = "MI300X", *, committed: bool = False,
                 depreciation: str = "straight-line", network: str = "per-port",
                 **overrides: float) -> RentOrOwn:
     """Where owning beats renting at ``price``, on-demand or committed, stated correctly.
@@ -771,14 +771,22 @@ def rent_vs_own(price_usd_per_gpu_hour: float, accelerator: str = "MI300X", *, c
     Committed (paid every hour): rent P/U; own F/U + E: owning wins where F + E U < P, i.e.
     at every U in (0, 1] when F + E < P, never when F >= P, else below U = (P - F)/E.
 
+    ``price_usd_per_gpu_hour`` is the rent P [USD/GPU-h], or "rented" for the economics model's
+    rent of ``accelerator`` (:func:`infra_lab.serving.price_for`: the median of the providers'
+    current on-demand prices), the name ``run_cost`` and ``il.serve``'s costs take; "owned" is
+    refused (owning is the other side of this comparison).
+
     Examples
     --------
     >>> import infra_lab as il
     >>> r = il.economics.rent_vs_own(3.0, "MI300X")
     >>> r.owning_wins in ("above", "below", "always", "never"), r.committed
     (True, False)
+    >>> from infra_lab.serving import price_for
+    >>> il.economics.rent_vs_own("rented", "MI300X").price_usd_per_gpu_hour == price_for("MI300X", "rented")
+    True
     """
-    p = V.positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour, hi=1e4)
+    p = _rent_arg(price_usd_per_gpu_hour, accelerator)
     committed = V.boolean("committed", committed)
     if "utilization" in overrides:
         raise ValidationError("rent_vs_own: utilization is the answer here, not an input; leave it out")
@@ -804,6 +812,28 @@ def rent_vs_own(price_usd_per_gpu_hour: float, accelerator: str = "MI300X", *, c
             kind, u = "below", (p - F) / E
             text = f"owning beats a ${p:.2f} commitment below {u:.0%} utilization"
     return RentOrOwn(p, committed, F, E, kind, u, text)
+
+
+def _rent_arg(price: Any, accelerator: Any) -> float:
+    """rent_vs_own's rent [USD/GPU-h]: a number, or "rented" read by the one reader of a price by
+    name (:func:`infra_lab.serving.price_for`)."""
+    if isinstance(price, str):
+        if price.strip().lower() == "owned":
+            raise ValidationError(
+                "price_usd_per_gpu_hour = 'owned': rent_vs_own compares a rent with owning, so the price is "
+                "the rent; give it as a number [USD/GPU-h] or 'rented' (the median current on-demand rent "
+                "of the accelerator); owning's cost is owned_cost_per_gpu_hour(accelerator)")
+        from ..serving.costs import price_for
+
+        return price_for(V.accelerator(accelerator), price)
+    try:
+        return V.positive("price_usd_per_gpu_hour", price, hi=1e4)   # numbers, numpy scalars, 0-d arrays
+    except ValidationError:
+        if isinstance(price, (int, float, np.number, np.ndarray)):   # a number refused: its own message
+            raise
+        raise ValidationError(   # an object (an Estimate given as the price): cut, its type named, not its whole repr
+            f"price_usd_per_gpu_hour = {short_repr(price)}: expected a rent [USD/GPU-h] or 'rented' "
+            "(the median current on-demand rent of the accelerator)") from None
 
 
 def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",

@@ -113,7 +113,9 @@ class RunCost(Printout):
 
     gpu_hours [GPU-h]; price_usd_per_gpu_hour [USD]; total_usd [USD]; tokens [tokens] or
     None; usd_per_million_tokens [USD] or None; n_gpus and wall_clock_hours [h] or None;
-    basis: where the GPU-hours came from ("estimate", "gpu_hours" or the 6·N·D cross-check).
+    basis: where the GPU-hours came from ("estimate", "gpu_hours" or the 6·N·D cross-check);
+    notes: where a price given by name ("owned" / "rented") came from, one sentence each
+    (empty for a price given as a number or an OwnedCost).
     """
 
     gpu_hours: float
@@ -124,6 +126,7 @@ class RunCost(Printout):
     n_gpus: int | None = None
     wall_clock_hours: float | None = None
     basis: str = "gpu_hours"
+    notes: tuple[str, ...] = ()
 
 
 def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
@@ -184,7 +187,9 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
         from ..serving.costs import price_for  # the one reader of a price by name
 
         price = price_for(V.accelerator(accelerator), price_usd_per_gpu_hour)
+        notes = (_named_price_note(V.accelerator(accelerator), price_usd_per_gpu_hour),)
     else:
+        notes = ()
         owned_for = getattr(price_usd_per_gpu_hour, "accelerator", None)   # an OwnedCost names its part
         if (isinstance(owned_for, str) and accelerator is not None
                 and V.accelerator(owned_for) != V.accelerator(accelerator)):
@@ -233,7 +238,25 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
         n_gpus = V.integer("n_gpus", n_gpus, lo=1, hi=10_000_000)
         wall = gh / n_gpus
     return RunCost(gpu_hours=gh, price_usd_per_gpu_hour=price, total_usd=total, tokens=tokens,
-                   usd_per_million_tokens=per_m, n_gpus=n_gpus, wall_clock_hours=wall, basis=basis)
+                   usd_per_million_tokens=per_m, n_gpus=n_gpus, wall_clock_hours=wall, basis=basis,
+                   notes=notes)
+
+
+def _named_price_note(accelerator: str, name: str) -> str:
+    """Where a GPU-hour price given by name comes from (:func:`infra_lab.serving.price_for`), in
+    one sentence for :class:`RunCost`'s printout: "owned" is the like-for-like Monte Carlo P50,
+    which is not :func:`owned_cost_per_gpu_hour`'s point estimate at the default inputs (a user
+    who printed both saw two owned prices for one accelerator and no word on why)."""
+    if name.strip().lower() == "rented":
+        return (f"price 'rented': il.economics.rented_gpu_hour_price({accelerator!r}), the median of the "
+                "providers' current on-demand prices")
+    from .owned import owned_cost_per_gpu_hour
+
+    point = owned_cost_per_gpu_hour(accelerator).total_usd_per_gpu_hour
+    return (f"price 'owned': il.economics.owned_gpu_hour_price({accelerator!r}), the like-for-like owned cost "
+            "(P50 of a Monte Carlo at the newest 8-GPU baseboard listing and shared host, network and opex "
+            f"ranges); il.economics.owned_cost_per_gpu_hour({accelerator!r}) is the point estimate at the "
+            f"default inputs ({point:.3f} USD per GPU hour)")
 
 
 def _warn_does_not_fit(estimate: Any, accelerator: str | None) -> None:

@@ -8,15 +8,30 @@ from ..errors import ValidationError
 
 def _spec(spec):
     """A ModelSpec from a preset name, a scenario's [model] table (a dict, as
-    ``scenario.model``: ``{"preset": "zaya1-base"}`` or explicit keys) or a ModelSpec; anything
-    else is refused by name."""
+    ``scenario.model``: ``{"preset": "zaya1-base"}`` or explicit keys), a text Scenario (its
+    ``model_spec``) or a ModelSpec; anything else is refused by name. A multimodal system (its
+    preset name, e.g. "maia-class", or its Scenario) is refused naming its language model: these
+    calls size a language model, not the encoders beside it."""
     from .. import models
+    from ..scenario import Scenario
 
+    if isinstance(spec, Scenario):
+        if spec.multimodal is None:
+            return spec.model_spec
+        raise ValidationError(
+            f"spec = Scenario {spec.name!r}: a multimodal system; this call sizes a language model only (no "
+            f"encoders): give its language model, scenario.model_spec ({spec.model_spec.name!r}), for that part")
     if isinstance(spec, str):
+        from ..multimodal import is_system_name, system
+
+        if is_system_name(spec) and spec not in models.preset_names():
+            raise ValidationError(
+                f"spec = {spec!r}: a multimodal system (data/models/multimodal.csv); this call sizes a language "
+                f"model only (no encoders): give its language model, {system(spec).lm.name!r}, for that part")
         return models.get(spec)
     if isinstance(spec, dict):
         return models.ModelSpec.from_dict(spec)
     if not isinstance(spec, models.ModelSpec):
-        raise ValidationError(f"spec = {spec!r:.80}: expected a model preset name, a [model] table (dict) "
-                              "or a ModelSpec")
+        raise ValidationError(f"spec = {spec!r:.80}: expected a model preset name, a [model] table (dict), "
+                              "a Scenario or a ModelSpec")
     return spec

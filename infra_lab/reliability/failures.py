@@ -415,6 +415,12 @@ def interruption_rates(hardware, *, calibration: str = "llama3", reading: str = 
 
 
 RATE_KEYWORDS = keyword_names(interruption_rates)
+
+_SIZE_HINT = ("the cluster's size is its hardware's: pass il.reliability.scale_hardware(hardware, gpus), "
+              "or the hardware with a different node count")
+SIZE_HINTS = {k: _SIZE_HINT for k in ("gpus", "n_gpus", "num_gpus", "world_size", "nodes", "n_nodes")}
+"""What the rate calls (mtbi_hours, interruptions_per_day, failure_rate_per_hour) say to a GPU or
+node count given as a keyword: they read the size from ``hardware``."""
 """Keywords of :func:`interruption_rates` that :func:`failure_rate_per_hour`, :func:`mtbi_hours`,
 :func:`interruptions_per_day` and :func:`fleet_check` (all but calibration) pass on."""
 
@@ -430,7 +436,7 @@ def failure_rate_per_hour(hardware, **kw) -> float:
     >>> r > 0, round(r * 24, 6) == round(il.reliability.interruptions_per_day(sc), 6)
     (True, True)
     """
-    kw = keywords("failure_rate_per_hour", kw, RATE_KEYWORDS)
+    kw = keywords("il.reliability.failure_rate_per_hour", kw, RATE_KEYWORDS, hints=SIZE_HINTS)
     return float(interruption_rates(hardware, **kw)["rate_per_hour"].sum())
 
 
@@ -459,7 +465,7 @@ def mtbi_hours(hardware, **kw) -> float:
     >>> round(mtbi_hours(sc, calibration="llama3"), 1), round(mtbi_hours(sc, calibration="fleet"), 1)
     (46.0, 7.2)
     """
-    kw = keywords("mtbi_hours", kw, RATE_KEYWORDS)
+    kw = keywords("il.reliability.mtbi_hours", kw, RATE_KEYWORDS, hints=SIZE_HINTS)
     rate = failure_rate_per_hour(hardware, **kw)
     return math.inf if rate <= 0 else 1.0 / rate
 
@@ -474,7 +480,7 @@ def interruptions_per_day(hardware, **kw) -> float:
     >>> round(il.reliability.interruptions_per_day(sc), 2)
     0.52
     """
-    kw = keywords("interruptions_per_day", kw, RATE_KEYWORDS)
+    kw = keywords("il.reliability.interruptions_per_day", kw, RATE_KEYWORDS, hints=SIZE_HINTS)
     return 24.0 * failure_rate_per_hour(hardware, **kw)
 
 

@@ -196,15 +196,21 @@ def compare_calibrations(hardware, work_hours: float, *, calibrations=None, **pl
     return pl.DataFrame(rows).select("calibration", *[c for c in _SUMMARY_COLS if c != "calibration"])
 
 
-def _sized(hardware, model, gpus):
+def _sized(hardware, model, gpus, checkpoint=None):
     """Hardware (and a Scenario-derived model) scaled to ``gpus``; a scenario by name, file or
-    dict is the Scenario (:func:`~infra_lab.reliability.checkpoint.whole_scenario`)."""
+    dict is the Scenario (:func:`~infra_lab.reliability.checkpoint.whole_scenario`). With a
+    ``checkpoint`` given (bytes or an Estimate) and no ``model``, the scenario does not size the
+    checkpoint too: plan_run shards the bytes given over the scaled cluster (before, the
+    scenario went in as model= and plan_run refused "model= would size it again", a keyword the
+    user never gave)."""
     from ..scenario import Scenario
     from .checkpoint import whole_scenario
 
     hardware = whole_scenario(hardware)
     if isinstance(hardware, Scenario):
         sc = scale_scenario(hardware, gpus)
+        if checkpoint is not None and model is None:
+            return sc, None
         return sc, (sc if isinstance(model, Scenario) or model is None else model)
     return scale_hardware(hardware, gpus), model
 
@@ -215,7 +221,8 @@ def scaling_table(hardware, gpu_counts, work_hours: float, *, model=None, **plan
 
     Parameters
     ----------
-    hardware : Scenario (scaled with :func:`scale_scenario`; its checkpoint is resharded) or
+    hardware : Scenario (scaled with :func:`scale_scenario`; its checkpoint is resharded, or
+        ``checkpoint=`` bytes / an ``il.estimate`` result sharded evenly at each count) or
         HardwareConfig/dict (scaled with :func:`scale_hardware`; give ``model`` or ``checkpoint``)
     gpu_counts : GPU counts [-]
     work_hours : failure-free work per run [h]
@@ -238,7 +245,7 @@ def scaling_table(hardware, gpu_counts, work_hours: float, *, model=None, **plan
     plan_kw = _plan_kw("scaling_table", plan_kw, sets=("model",))
     rows = []
     for n in _items("gpu_counts", gpu_counts, "GPU counts"):
-        hw, mdl = _sized(hardware, model, n)
+        hw, mdl = _sized(hardware, model, n, plan_kw.get("checkpoint"))
         rows.append(_summary_row(plan_run(hw, work_hours, model=mdl, **plan_kw)))
     return pl.DataFrame(rows)
 
@@ -282,7 +289,7 @@ def goodput_bands(hardware, gpu_counts, work_hours: float, *, model=None, calibr
     early_deployments = _items("early_deployments", early_deployments, "multipliers >= 1")
     rows = []
     for n in gpu_counts:
-        hw, mdl = _sized(hardware, model, n)
+        hw, mdl = _sized(hardware, model, n, plan_kw.get("checkpoint"))
         for cal, r, ed in itertools.product(cals, rs, early_deployments):
             name = r if isinstance(r, str) else (r.profile or "custom")
             p = plan_run(hw, work_hours, model=mdl, calibration=cal, restart=r,

@@ -272,7 +272,8 @@ class ServeResult(Printout):
         """What print() and a notebook show: a readable printout titled with the model, the GPUs
         and the concurrency, one field a line, 4 significant figures, each with its unit
         (``output_tokens_per_s_per_gpu  925.1 tokens/s/GPU``); the exact values are the attributes
-        and :meth:`to_dict`, the time per cycle ``r.breakdown``.
+        and :meth:`to_dict`, the time per cycle ``r.breakdown``, $ per million tokens
+        :meth:`costs` (the footer says so).
 
         Examples
         --------
@@ -283,8 +284,12 @@ class ServeResult(Printout):
         from .._repr import readable
 
         sc = self.scenario
+        # the footer names the two things the fields leave out, as Estimate's names .breakdown and
+        # .mfu_table(): a user looking for "$ per million tokens" in the printout found no word of costs()
         return readable(self, title=f"{sc.name}, {self.gpus:,} × {sc.hardware.accelerator} ({self.stack}), "
-                                    f"concurrency {sc.serving.concurrency:,}")
+                                    f"concurrency {sc.serving.concurrency:,}",
+                        footer="exact values: the attributes, or .to_dict(); time per cycle: .breakdown; "
+                               "$ per million tokens: .costs('owned' | 'rented' | USD per GPU-hour)")
 
     def to_dict(self) -> dict[str, Any]:
         """The scalar results as a dict, named and in the units of the attributes above (the

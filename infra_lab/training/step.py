@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from .. import catalog
 from .._kernels import training as kt
 from .._repr import Printout
 from ..errors import ScheduleSupportWarning, ValidationError, named_keywords, user_stacklevel
@@ -105,8 +106,25 @@ class Estimate(Printout):
         from .._repr import readable
 
         title = f"{self.accelerator or 'accelerator not named'} x {self.gpus:,} GPUs, stack {self.stack or '-'}"
-        return readable(self, title=title, footer="exact values: the attributes, or .to_dict(); "
+        text = readable(self, title=title, footer="exact values: the attributes, or .to_dict(); "
                                                   "per component: .breakdown; MFU conventions: .mfu_table()")
+        note = self._fit_note()
+        if not note:
+            return text
+        *body, footer = text.splitlines()   # the note above the footer, as readable() places notes
+        return "\n".join([*body, f"  note: {note}", footer])
+
+    def _fit_note(self) -> str:
+        """The printout's sentence on a plan that does not fit: what it needs against what the
+        accelerator's driver exposes (``fits`` compares the two), and that the times are what it
+        would give with enough memory; "" when it fits (or the accelerator is not named)."""
+        if self.fits or not self.accelerator:
+            return ""
+        cap = catalog.accelerator(self.accelerator).memory_capacity_bytes
+        return (f"does not fit: this plan needs {self.memory_per_gpu_bytes / 1e9:.1f} GB per GPU against the "
+                f"{cap / 1e9:.1f} GB a job can address on {self.accelerator}; its step time is what it would "
+                "give with enough memory (il.search(scenario) lists the plans that fit, "
+                "il.memory.training_memory(scenario) shows what takes the memory)")
 
     def days_to_train(self, tokens: float) -> float:
         """Days of uninterrupted training for ``tokens`` training (non-padding) tokens [days]:
