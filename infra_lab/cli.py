@@ -1409,7 +1409,8 @@ def cmd_largest(a) -> Output:
         for name in dict.fromkeys(df["accelerator"].to_list()):
             acc = il.catalog.accelerator(name)
             if acc.memory_capacity_bytes != acc.hbm_bytes:
-                caps.append(f"{name}'s datasheet {acc.hbm_bytes / 1e9:,.0f} GB is {acc.memory_capacity_bytes / 1e9:,.1f} GB")
+                caps.append(f"{name}'s datasheet \"{acc.hbm_bytes / 1e9:,.0f} GB\" is the driver's "
+                            f"{acc.memory_capacity_bytes / 2**30:,.1f} GiB = {acc.memory_capacity_bytes / 1e9:,.1f} GB")
         if caps:
             out.notes.append("capacity_GB: the memory a job can address, as the driver reports it in GB = 1e9 B, "
                              "not the datasheet's figure: " + "; ".join(caps))

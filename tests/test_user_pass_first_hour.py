@@ -140,8 +140,9 @@ def test_largest_says_why_capacity_is_not_the_datasheet_figure(capsys):
     assert rc == 0, err
     note = next(ln for ln in out.splitlines() if ln.startswith("capacity_GB:"))
     mi = il.catalog.accelerator("MI300X")
-    assert f"MI300X's datasheet {mi.hbm_bytes / 1e9:.0f} GB is {mi.memory_capacity_bytes / 1e9:.1f} GB" in note
-    assert "H100-SXM's datasheet 80 GB" in note
+    assert (f"MI300X's datasheet \"{mi.hbm_bytes / 1e9:.0f} GB\" is the driver's "
+            f"{mi.memory_capacity_bytes / 2**30:.1f} GiB = {mi.memory_capacity_bytes / 1e9:.1f} GB") in note
+    assert "H100-SXM's datasheet \"80 GB\"" in note
 
 
 # --------------------------------------------------------------------------------------

@@ -139,12 +139,12 @@ def economics_update(price_usd_per_gpu_hour: float | None = None, accelerator: s
     irr_txt = "never repaid" if pv.irr is None else f"{pv.irr:.0%}"
     pb_txt = ("never within the horizon" if pv.payback_years == float("inf")
               else f"in {pv.payback_years:.1f} years")   # operating cash only: IRR and NPV count the residual value too
-    sign = lambda x: f"{'−' if x < 0 else ''}${abs(x):.2f}"  # noqa: E731
+    sign = lambda x: f"{'−' if round(x, 2) < 0 else ''}${abs(x):.2f}"  # noqa: E731  (no "−$0.00")
     text = (f"<b>Owned {own.accelerator}</b>: ${own.total_usd_per_gpu_hour:.2f} per useful GPU-hour at these "
             f"inputs (others at their modes); with the other inputs uncertain: ${band.fmt()} (P50, P5–P95)."
             f"<br><b>Renter</b>: {ro.text}."
             f"<br><b>Operator</b> (contract at ${price_usd_per_gpu_hour:.2f}, then the decaying market rent): "
-            f"IRR {irr_txt}, operating cash pays the GPU back {pb_txt}, NPV {'−' if pv.npv_usd_per_gpu < 0 else ''}"
+            f"IRR {irr_txt}, operating cash pays the GPU back {pb_txt}, NPV {'−' if round(pv.npv_usd_per_gpu) < 0 else ''}"
             f"${abs(pv.npv_usd_per_gpu):,.0f} per GPU over {pv.years:g} years"
             + ("" if pv.retirement_year is None else
                f", the GPUs retired after year {pv.retirement_year:g}, the last whose rent covers their cash costs; "
