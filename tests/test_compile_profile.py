@@ -3,21 +3,13 @@ bench_notebooks.py --profile) use to say which kernels' compiles a first call pa
 compile is attributed to its kernel, a caller's self time excludes its callees' compiles, and
 the rows written to a file read back. Not timed (the figures are the benchmarks')."""
 
-import importlib.util
-import sys
-from pathlib import Path
 
 from numba import njit
-
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "_compile_profile.py"
+from script_module import load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("_compile_profile", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/_compile_profile.py")
 
 
 def test_nested_compiles_are_attributed_to_each_kernel(tmp_path):

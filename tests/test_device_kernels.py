@@ -9,7 +9,6 @@ row is a test row."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import zlib
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from script_module import load_script
 
 from infra_lab import catalog, compute
 from infra_lab.compute import _params as P
@@ -27,10 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _ingest():
-    spec = importlib.util.spec_from_file_location("ingest_kernels", ROOT / "tools" / "device" / "ingest_kernels.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("tools/device/ingest_kernels.py")
 
 
 @pytest.fixture(scope="module")

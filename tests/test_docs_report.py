@@ -3,19 +3,16 @@ and the counts are the files' (a definition that grows moves its row)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from script_module import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("docs_report", ROOT / "tools" / "docs_report.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("tools/docs_report.py")
 
 
 def test_review_response_lengths_block_is_current():

@@ -9,10 +9,10 @@ docs/serving.md's generated table is held to the tool's output."""
 from __future__ import annotations
 
 import functools
-import importlib.util
 from pathlib import Path
 
 import pytest
+from script_module import load_script
 
 import infra_lab as il
 from infra_lab import compute
@@ -20,13 +20,8 @@ from infra_lab import compute
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@functools.cache
 def _tool():
-    spec = importlib.util.spec_from_file_location("serving_hand_checks_report",
-                                                  ROOT / "tools" / "serving_hand_checks_report.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("tools/serving_hand_checks_report.py")
 
 
 @functools.cache

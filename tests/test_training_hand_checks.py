@@ -8,22 +8,18 @@ held to the tool's output."""
 from __future__ import annotations
 
 import functools
-import importlib.util
 from pathlib import Path
 
 import pytest
+from script_module import load_script
 
 import infra_lab as il
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@functools.cache
 def _tool():
-    spec = importlib.util.spec_from_file_location("hand_checks_report", ROOT / "tools" / "hand_checks_report.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("tools/hand_checks_report.py")
 
 
 @functools.cache

@@ -3,23 +3,15 @@ factory (``*_explorer``, and the former ``*_dashboard`` names of the same functi
 ``infra_lab.widgets`` exports, so that a new widget cannot be left out of the benchmark.
 Not timed (speed is measured by the benchmark, not by tests)."""
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import ipywidgets as W
+from script_module import load_script
 
 import infra_lab as il
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_widgets.py"
-
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_widgets", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod   # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/bench_widgets.py")
 
 
 def factories() -> dict[str, object]:
