@@ -3,7 +3,6 @@ factory (``*_explorer``, and the former ``*_dashboard`` names of the same functi
 ``infra_lab.widgets`` exports, so that a new widget cannot be left out of the benchmark.
 Not timed (speed is measured by the benchmark, not by tests)."""
 
-
 import ipywidgets as W
 from script_module import load_script
 
