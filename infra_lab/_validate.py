@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ValidationError, short_repr, unknown
+from .errors import ValidationError, short_repr, unknown, unknown_keyword
 
 REAL = (int, float, np.integer, np.floating)
 """Types accepted as real numbers (bools excluded explicitly: ``isinstance(True, int)``)."""
@@ -180,12 +180,7 @@ def keywords(where: str, given: Mapping[str, Any], allowed: Iterable[str], *,
     allowed = tuple(allowed)
     for k in given:
         if k not in allowed:
-            err = unknown("keyword argument", k, allowed)
-            msg = str(err).replace(f"keyword argument {short_repr(k)}.",
-                                   f"keyword argument {short_repr(k)} of {where}().", 1)
-            if hints and k in hints:
-                msg = msg.replace(" Valid: ", f" ({hints[k]}) Valid: ", 1)
-            raise type(err)(msg)
+            raise unknown_keyword(k, allowed, f"{where}()", note=(hints or {}).get(k))
     return dict(given)
 
 

@@ -329,18 +329,27 @@ def named_keywords(func=None, *, name: str | None = None):
             if not params:
                 raise ValidationError(f"{called} takes no keyword arguments: got {bad} = "
                                       f"{short_repr(kwargs[bad]) if bad in kwargs else '?'}") from None
-            # this call's spelling of the keyword first (n_gpus -> gpus), then a parameter one of
-            # whose words is the name typed (n -> n_runs), then the nearest by letters
-            other = [p for p in KEYWORD_SPELLINGS.get(bad, ()) if p in params]
-            words = [p for p in params if bad in p.split("_") and p != bad]
-            near = list(dict.fromkeys([*other, *words, *nearest(bad, params)]))[:3]
-            note = _SPELLING_NOTES.get((bad, other[0])) if other else None
-            hint = f" Did you mean {', '.join(repr(x) for x in near)}?" if near else ""
-            hint += f" ({note})" if note else ""
-            raise UnknownNameError(f"unknown keyword argument {short_repr(bad)} of {called}.{hint} "
-                                   f"Valid: {', '.join(sorted(params))}") from None
+            raise unknown_keyword(bad, params, called) from None
 
     return call
+
+
+def unknown_keyword(bad: str, params: Iterable[str], called: str, *, note: str | None = None) -> UnknownNameError:
+    """The UnknownNameError for keyword ``bad`` that the call ``called`` (``"il.x.f()"``) does not
+    take, in one wording for :func:`named_keywords` and for the calls that check their
+    ``**kwargs`` themselves (:func:`infra_lab._validate.keywords`): this call's spelling of the
+    keyword first (n_gpus -> gpus), then a parameter one of whose words is the name typed (n ->
+    n_runs), then the nearest by letters; ``note`` (else the spelling's note) says what to do,
+    before the valid names."""
+    params = list(params)
+    other = [p for p in KEYWORD_SPELLINGS.get(bad, ()) if p in params]
+    words = [p for p in params if bad in p.split("_") and p != bad]
+    near = list(dict.fromkeys([*other, *words, *nearest(bad, params)]))[:3]
+    note = note or (_SPELLING_NOTES.get((bad, other[0])) if other else None)
+    hint = f" Did you mean {', '.join(repr(x) for x in near)}?" if near else ""
+    hint += f" ({note})" if note else ""
+    return UnknownNameError(f"unknown keyword argument {short_repr(bad)} of {called}.{hint} "
+                            f"Valid: {', '.join(sorted(params))}")
 
 
 def name_keywords_of(namespace: dict, names: Iterable[str], public: str = "") -> None:

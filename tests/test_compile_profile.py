@@ -3,7 +3,6 @@ bench_notebooks.py --profile) use to say which kernels' compiles a first call pa
 compile is attributed to its kernel, a caller's self time excludes its callees' compiles, and
 the rows written to a file read back. Not timed (the figures are the benchmarks')."""
 
-
 from numba import njit
 from script_module import load_script
 

@@ -415,14 +415,14 @@ def interruption_rates(hardware, *, calibration: str = "llama3", reading: str = 
 
 
 RATE_KEYWORDS = keyword_names(interruption_rates)
+"""Keywords of :func:`interruption_rates` that :func:`failure_rate_per_hour`, :func:`mtbi_hours`,
+:func:`interruptions_per_day` and :func:`fleet_check` (all but calibration) pass on."""
 
 _SIZE_HINT = ("the cluster's size is its hardware's: pass il.reliability.scale_hardware(hardware, gpus), "
               "or the hardware with a different node count")
 SIZE_HINTS = {k: _SIZE_HINT for k in ("gpus", "n_gpus", "num_gpus", "world_size", "nodes", "n_nodes")}
 """What the rate calls (mtbi_hours, interruptions_per_day, failure_rate_per_hour) say to a GPU or
 node count given as a keyword: they read the size from ``hardware``."""
-"""Keywords of :func:`interruption_rates` that :func:`failure_rate_per_hour`, :func:`mtbi_hours`,
-:func:`interruptions_per_day` and :func:`fleet_check` (all but calibration) pass on."""
 
 
 def failure_rate_per_hour(hardware, **kw) -> float:
