@@ -11,6 +11,8 @@ import functools
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 REF = re.compile(r"(?<![\w/.-])((?:tests|tools|benchmarks)/[\w/]+\.py)((?:::\w+)*)")
@@ -45,3 +47,100 @@ def test_the_reference_reader_finds_what_it_should():
                 "https://github.com/o/r/blob/main/tests/other.py, benchmarks/bench_search.py, tools/notebooks/NN_x.py")
     assert got == [("tests/test_x.py", ["TestA", "test_b"]), ("tools/nbbuild.py", []),
                    ("benchmarks/bench_search.py", [])]
+
+
+# ------------------------------------------------------------ names and flags the prose uses
+
+CURRENT = [p for p in PAGES if not p.name.endswith("-history.md") and p.name != "validation-notes.md"]
+"""The pages that describe the package as it is (the history pages and the dated notes are records)."""
+DOTTED = re.compile(r"(?<![\w./-])(?:il\.|infra_lab\.)?([a-z_]+(?:\.[A-Za-z_][A-Za-z_0-9]*)+)")
+FILE_SUFFIXES = (".py", ".csv", ".toml", ".md", ".json", ".ipynb")
+
+
+def _table_keys() -> set[str]:
+    import dataclasses
+
+    from infra_lab.models import ModelSpec
+    from infra_lab.scenario import HardwareConfig, ParallelismConfig, ServingConfig, TrainingConfig
+
+    return {f.name for c in (ModelSpec, HardwareConfig, ParallelismConfig, TrainingConfig, ServingConfig)
+            for f in dataclasses.fields(c)}
+
+
+def _unresolved(text: str) -> list[str]:
+    """The ``il.module.NAME`` / ``module.NAME`` names in ``text`` (``module`` one of the package's
+    modules) that do not resolve. A Scenario table's key (``training.seq_len``, ``serving.tp``,
+    and the misplaced keys the pages give as examples of refused input, ``serving.nodes``) and a
+    file name (``serving.py``) are not names; review-response.md records removed names too."""
+    import importlib
+    import pkgutil
+
+    import infra_lab
+
+    modules = {m.name for m in pkgutil.iter_modules(infra_lab.__path__)}
+    keys = _table_keys()
+    missing = []
+    for dotted in sorted(set(DOTTED.findall(URL.sub(" ", text)))):
+        head, *rest = dotted.split(".")
+        if head not in modules or dotted.endswith(FILE_SUFFIXES) or rest[0] in keys:
+            continue
+        obj = importlib.import_module(f"infra_lab.{head}")
+        for part in rest:
+            if hasattr(obj, part):
+                obj = getattr(obj, part)
+                continue
+            try:
+                obj = importlib.import_module(f"{obj.__name__}.{part}")
+            except ImportError:
+                missing.append(dotted)
+                break
+    return missing
+
+
+@pytest.mark.parametrize("path", [p for p in CURRENT if p.name != "review-response.md"], ids=lambda p: p.name)
+def test_every_package_name_a_page_writes_resolves(path):
+    """Each ``il.module.NAME`` and ``module.NAME`` a current page names resolves as written from
+    the package (ARCHITECTURE.md said ``scenario.hardware_table_of`` and bad-inputs.md
+    ``reliability.MAX_WORK_HOURS``, neither of which the package namespace has)."""
+    missing = _unresolved(path.read_text(encoding="utf-8"))
+    assert not missing, f"{path.name}: names that do not resolve: {missing}"
+
+
+def test_the_name_reader_finds_what_it_should():
+    assert _unresolved("`il.catalog.accelerator`, `serving.split_of`, `training.seq_len`, "
+                       "`serving.nodes`, `memory.py`, `il.memory.no_such_call`, `scenario.nope.x`, "
+                       "`numpy.asarray`") == ["memory.no_such_call", "scenario.nope.x"]
+
+
+INVOCATION = re.compile(r"infra-lab ([a-z]+)([^`\n]*)")
+
+
+def _unknown_flags(text: str) -> list[str]:
+    """``infra-lab SUB ... --flag`` written in ``text`` where SUB's parser has no ``--flag``
+    (bad-inputs.md's misspelt commands, which the CLI refuses, are skipped)."""
+    from infra_lab import cli
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, cli.argparse._SubParsersAction))
+    bad = []
+    for m in INVOCATION.finditer(text):
+        command = sub.choices.get(m.group(1))
+        if command is None:
+            continue
+        known = {s for a in command._actions for s in a.option_strings}
+        bad += [f"infra-lab {m.group(1)} {f}" for f in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", m.group(2))
+                if f not in known]
+    return bad
+
+
+@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+def test_every_cli_flag_a_page_writes_exists(path):
+    """Every ``--flag`` written after ``infra-lab SUBCOMMAND`` on a current page is an option of
+    that subcommand."""
+    bad = _unknown_flags(path.read_text(encoding="utf-8"))
+    assert not bad, f"{path.name}: options the CLI does not have: {bad}"
+
+
+def test_the_flag_reader_finds_what_it_should():
+    assert _unknown_flags("`infra-lab search zaya1 --top 5 --max-tp 8` and `infra-lab serve x --toppp 3`, "
+                          "`infra-lab estimat --top 1`") == ["infra-lab serve --toppp"]
