@@ -440,3 +440,22 @@ def test_readme_reference_case_is_the_shipped_scenario():
     said(page("README.md"), f"ZAYA1, an {m.published_params_total / 1e9:.1f}B-total / {m.published_params_active / 1e6:.0f}M-active "
                             f"MoE, on {hw.nodes * hw.gpus_per_node:,} GPUs")
     assert hw.accelerator == "MI300X" and hw.nic == "Pollara-400" and hw.fabric == "rails-only"
+
+
+def _power_of_two(n: int) -> str:
+    """``2**27`` as the pages write it, 2²⁷."""
+    e = n.bit_length() - 1
+    assert n == 2**e, n
+    return "2" + "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(e))
+
+
+def test_serving_bounds_where_the_pages_quote_them():
+    """serving.md said the concurrency bound was 2²⁷ and bad-inputs.md 2²⁰ (the bound before
+    serve_search's grid went past 1,024 requests): both now say the code's."""
+    bounds = {k: hi for k, hi, _ in il.scenario.SERVING_BOUNDS}
+    said(page("docs/serving.md"), f"at most the scenario bound on `serving.concurrency` ({_power_of_two(bounds['concurrency'])})")
+    said(page("docs/bad-inputs.md"), f"`serving.concurrency` is at most {_power_of_two(bounds['concurrency'])} requests")
+    assert bounds["input_tokens"] == bounds["output_tokens"] == bounds["chunk_tokens"]
+    said(page("docs/bad-inputs.md"), f"`serving.input_tokens` / `output_tokens` / `chunk_tokens` at most "
+                                     f"{_power_of_two(bounds['input_tokens'])}")
+    said(page("docs/bad-inputs.md"), f"`num_prompts` at most {_power_of_two(bounds['num_prompts'])}")

@@ -559,7 +559,7 @@ with pl.Config(tbl_rows=prec.height):   # every row: the derived and assumed one
 ### 5.1 4-bit GEMMs measured: aiter's tuned MXFP4 table on MI355X
 
 AMD's aiter library ships the table its tuner wrote for MXFP4 GEMMs (A4W4: 4-bit activations and
-weights, 1×32 E8M0 block scales) on MI355X: for each of 1,470 shapes, from one decode row to
+weights, 1×32 E8M0 block scales) on MI355X: for each shape it tuned (counted below), from one decode row to
 prefill-sized M, the fastest of its CK and assembly kernels and that kernel's mean time from the
 torch profiler (`data/measurements/gemm_4bit_kernels.csv`; split by the house hash). Three numbers are
 fitted to it, on the train rows only: the MXFP4 ceiling factor on FP8, so that the model's maximum
@@ -574,7 +574,7 @@ fit4 = il.compute.mx4_ceiling_factor_fit()
 g4, g8 = il.compute.gemm_model("MI355X", "mxfp4"), il.compute.gemm_model("MI355X", "fp8")
 t4 = il.compute.four_bit_gemm_table()
 s4 = il.compute.four_bit_gemm_summary(t4)
-print(f"fastest train row {fit4['case']}: {fit4['measured_tflops']:,.0f} TFLOP/s = "
+print(f"{t4.height:,} shapes; fastest train row {fit4['case']}: {fit4['measured_tflops']:,.0f} TFLOP/s = "
       f"{g4.max_efficiency:.3f} of the {g4.peak_flops / 1e12:,.0f} TFLOP/s MXFP4 peak (FP8: {g8.max_efficiency:.3f} of "
       f"{g8.peak_flops / 1e12:,.0f}); mx_ceiling_factor (mxfp4) = {fit4['value']:.4f}")
 s4.with_columns(pl.col("median_error_pct", "median_abs_error_pct", "worst_abs_error_pct", "median_weight_TBps").round(2))
