@@ -466,12 +466,12 @@ display(Markdown(
 
 With ZeRO-1 and no expert parallelism every GPU reduce-scatters the fp32 gradients of all
 parameters (printed below) each step and all-gathers the bf16 parameters back — in Megatron's buckets of
-max(40M, 1M × dp) parameters, as ring collectives across all the nodes. The last gradient bucket
+max(floor, per-rank growth × dp) parameters (the stack's `dp_bucket_min_params` and
+`dp_bucket_params_per_rank`, printed below), as ring collectives across all the nodes. The last gradient bucket
 (with the embedding) can only start when backward ends, and the first parameter bucket is needed
 as soon as forward starts: those are exposed whatever the overlap. The sweep varies the achieved
 overlap of the rest, the gradient-reduce precision (Megatron's default fp32 vs
-`--grad-reduce-in-bf16`), the bucket size (the per-rank growth of the bucket, the stack's
-`dp_bucket_params_per_rank`; its default and source are printed) and the global batch.
+`--grad-reduce-in-bf16`), the bucket size (the per-rank growth) and the global batch.
 """),
     ("code", r"""
 rows = []
