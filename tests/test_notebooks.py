@@ -110,9 +110,11 @@ def test_index_links_every_notebook():
 # kept by name in PROSE_LITERALS_REVIEWED. The units: sizes, rates and powers (notebooks 00-04),
 # times, lengths and GPU-hours (05-09), a dollar amount ("$2.63", "$35M"), and the counts a
 # scenario or a model preset holds (GPUs, tokens, layers, experts: notebook 02 typed ZAYA1's
-# "16 expert weights" and its scenario's "micro-batch 2 of 4,096 tokens" on "8 GPUs").
+# "16 expert weights" and its scenario's "micro-batch 2 of 4,096 tokens" on "8 GPUs"), and the
+# counts a data table or a Monte Carlo holds (notebook 02 typed the "1,470 shapes" of aiter's
+# MXFP4 table, which its cell counts).
 _UNITS = (r"(?:%|µs|us|ns|MiB|KiB|MB|kB|Gb/s|GB/s|GB|GiB|TB/s|TB|ms|s|min|h|hours|days|weeks|months|years|px|TFLOP/s|PFLOP/s|PFLOPs|"
-          r"TFLOP|GFLOP|W|kW|MW|kWh|MWh|tokens/s|GPU-hours|GPU-h|tokens|experts|expert weights|GPUs|layers)")
+          r"TFLOP|GFLOP|W|kW|MW|kWh|MWh|tokens/s|GPU-hours|GPU-h|tokens|experts|expert weights|GPUs|layers|shapes|draws|replicas)")
 _TYPED_QUANTITY = re.compile(r"(?<![\w.\-/`\[{:])\d[\d,]*(?:\.\d+)?\s?" + _UNITS + r"(?![\w/])"
                              r"|\$\s?\d[\d,]*(?:\.\d+)?")
 PROSE_SCANNED = ("00_index", "01_the_deployment", "02_compute_and_memory", "03_interconnect", "04_training_zaya1", "05_economics",
@@ -164,11 +166,13 @@ def test_typed_quantities_are_caught():
                 nbformat.v4.new_markdown_cell("Micro-batch 2 of 4,096 tokens on 8 GPUs, 16 experts, 40 layers."),
                 nbformat.v4.new_code_cell('md(f"casts all {n} expert weights, 16 expert weights, {s:,} tokens")'),
                 nbformat.v4.new_markdown_cell("A post costs 1 µs on Intel, 2 us on AMD; a 256 MiB bucket, 40 MB of logits."),
-                nbformat.v4.new_code_cell('md(f"{t:g} µs per message, {b / 2**20:.0f} MiB")')]
+                nbformat.v4.new_code_cell('md(f"{t:g} µs per message, {b / 2**20:.0f} MiB")'),
+                nbformat.v4.new_markdown_cell("For each of 1,470 shapes, over 20,000 draws, 8 replicas.")]
     assert typed_quantities(nb) == ["cell 1: '329 ms'", "cell 2: '400 Gb/s'", "cell 3: '$2.01'", "cell 3: '18 min'",
                                     "cell 3: '4 years'", "cell 4: '30 s'", "cell 5: '4,096 tokens'", "cell 5: '8 GPUs'",
                                     "cell 5: '16 experts'", "cell 5: '40 layers'", "cell 6: '16 expert weights'",
-                                    "cell 7: '1 µs'", "cell 7: '2 us'", "cell 7: '256 MiB'", "cell 7: '40 MB'"]
+                                    "cell 7: '1 µs'", "cell 7: '2 us'", "cell 7: '256 MiB'", "cell 7: '40 MB'",
+                                    "cell 9: '1,470 shapes'", "cell 9: '20,000 draws'", "cell 9: '8 replicas'"]
 
 
 @pytest.mark.parametrize("name", PROSE_SCANNED)
