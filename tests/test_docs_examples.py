@@ -285,3 +285,38 @@ def test_glossary_defines_the_terms_notebooks_05_to_09_use(name):
     for term in NOTEBOOK_TERMS[name]:
         assert term.lower().split(",")[0].split()[0] in src, f"{name} no longer uses {term!r}"
         assert any(r.startswith(term.lower()) for r in rows), f"docs/glossary.md has no row for {term!r}"
+
+
+
+def test_readme_sweep_block_runs_as_written(tmp_path, monkeypatch):
+    """The README's first il.sweep block runs as written (on a one-point grid in place of its
+    six points, in a scratch folder for its out=): a frame with the columns best_plan returns,
+    no failed point and no warning of one, and the out= folder written."""
+    import warnings
+
+    code = next(b for b in _blocks(README, "python") if "def best_plan" in b)
+    grid = re.search(r"^grid = .*$", code, re.M)
+    assert grid, "README.md: the sweep example's grid line moved"
+    code = code.replace(grid.group(0), 'grid = {"nodes": [32], "seq_len": [2048]}')
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        exec(compile(code, "README.md", "exec"), ns)
+    assert not [str(w.message) for w in seen if "fail" in str(w.message).lower()]
+    df = ns["df"]
+    assert df.height == 1 and {"tp", "pp", "dp", "tokens_per_s"} <= set(df.columns)
+    assert il.sweep.failures(df).height == 0
+    assert (tmp_path / "runs" / "plans").is_dir()
+
+
+def test_index_notebook_code_example_runs_as_written():
+    """The calls notebook 00's "How to use them" shows in a markdown block run as written (a
+    markdown cell is never executed by the notebook tests)."""
+    from notebook_source import generator_cells
+
+    blocks = [b for kind, src in generator_cells("00_index.py") if kind == "md" for b in _blocks(src, "python")]
+    assert len(blocks) == 1, "notebook 00: the markdown code example moved"
+    ns: dict = {}
+    exec(compile(blocks[0], "00_index", "exec"), ns)
+    assert ns["est"].step_time_s > 0 and ns["sc"].name == "zaya1-ibm-mi300x"
