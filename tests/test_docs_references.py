@@ -144,3 +144,16 @@ def test_every_cli_flag_a_page_writes_exists(path):
 def test_the_flag_reader_finds_what_it_should():
     assert _unknown_flags("`infra-lab search zaya1 --top 5 --max-tp 8` and `infra-lab serve x --toppp 3`, "
                           "`infra-lab estimat --top 1`") == ["infra-lab serve --toppp"]
+
+
+@pytest.mark.parametrize("name", ["validation-history.md", "serving-history.md"])
+def test_history_index_lists_every_entry(name):
+    """Each numbered entry of a history page has its anchor and a line in the page's index that
+    links to it (validation-history.md's index stopped at entry 40 while entries 41 and 42 were
+    added without anchors)."""
+    text = (ROOT / "docs" / name).read_text(encoding="utf-8")
+    entries = [int(n) for n in re.findall(r"^### (\d+)\. ", text, re.M)]
+    assert entries == list(range(1, len(entries) + 1)), f"{name}: entries not numbered 1..n: {entries}"
+    for n in entries:
+        assert re.search(rf'<a id="entry-{n}"></a>\n+### {n}\. ', text), f"{name}: entry {n} has no anchor above it"
+        assert re.search(rf"^{n}\. \[.*\]\(#entry-{n}\)$", text, re.M), f"{name}: the index has no line for entry {n}"
