@@ -459,3 +459,25 @@ def test_serving_bounds_where_the_pages_quote_them():
     said(page("docs/bad-inputs.md"), f"`serving.input_tokens` / `output_tokens` / `chunk_tokens` at most "
                                      f"{_power_of_two(bounds['input_tokens'])}")
     said(page("docs/bad-inputs.md"), f"`num_prompts` at most {_power_of_two(bounds['num_prompts'])}")
+
+
+def test_economics_doc_owned_cost_of_a_clusters_own_fabric():
+    """economics.md's owned cost of MI300X on three fabrics (hardware=, every other input at its
+    default) and the back-end network per GPU of an 800G fabric at 1,024 GPUs: the code's."""
+    E = il.economics
+    doc = page("docs/economics.md")
+    hws = {"64": {"accelerator": "MI300X", "nodes": 64, "fabric": "rails-only"},
+           "128": {"accelerator": "MI300X", "nodes": 128, "fabric": "rails-only"},
+           "512": {"accelerator": "MI300X", "nodes": 512, "fabric": "fat-tree"}}
+    cost = {k: E.owned_cost_per_gpu_hour("MI300X", hardware=hw).total_usd_per_gpu_hour for k, hw in hws.items()}
+    n64, n512 = E.fabric_network_counts(hws["64"]), E.fabric_network_counts(hws["512"])
+    assert cost["128"] == pytest.approx(E.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour)  # "the reference"
+    said(doc, f"64 nodes rails-only, one level, {n64['switch_ports_per_gpu']:g} port per GPU, {cost['64']:.3f} USD per "
+              f"useful GPU-hour; 128 nodes rails-only, the reference, {cost['128']:.3f}; 512 nodes fat-tree, three "
+              f"levels, {n512['switch_ports_per_gpu']:g} ports and {n512['optics_per_gpu']:g} transceivers per GPU, "
+              f"{cost['512']:.3f})")
+    b300 = E.network_capex_per_gpu(hardware={"accelerator": "B300", "nodes": 128, "fabric": "rails-only"})
+    vulcano = E.network_capex_per_gpu(hardware={"accelerator": "MI300X", "nodes": 128, "fabric": "rails-only",
+                                                "nic": "Vulcano-800"})
+    assert catalog.default_nic("B300") == "ConnectX-8" and b300 == vulcano
+    said(doc, f"(ConnectX-8 on B300, Vulcano-800: {b300:,.0f} USD per GPU on 1,024 GPUs;")
