@@ -481,3 +481,19 @@ def test_economics_doc_owned_cost_of_a_clusters_own_fabric():
                                                 "nic": "Vulcano-800"})
     assert catalog.default_nic("B300") == "ConnectX-8" and b300 == vulcano
     said(doc, f"(ConnectX-8 on B300, Vulcano-800: {b300:,.0f} USD per GPU on 1,024 GPUs;")
+
+
+def test_zaya1_plan_on_h100_memory_where_the_pages_quote_it():
+    """ZAYA1's shipped plan on H100 (the zaya1-h100-counterpart scenario) does not fit: the memory
+    per GPU and the capacity bad-inputs.md quotes are the estimate's and the catalog's (one row
+    called that scenario "the dense 20B"; its model is ZAYA1's MoE)."""
+    assert il.load_scenario("zaya1-h100-counterpart").model["preset"] == "zaya1-base"
+    est = il.estimate(il.load_scenario("zaya1-h100-counterpart"))
+    cap = catalog.accelerator("H100-SXM").memory_capacity_bytes
+    assert not est.fits
+    doc = page("docs/bad-inputs.md")
+    need, have = f"{est.memory_per_gpu_bytes / 1e9:.1f}", f"{cap / 1e9:.1f}"
+    said(doc, f"(ZAYA1's shipped plan on H100: {need} GB per GPU against {have} GB)")
+    said(doc, f"this plan needs {need} GB per GPU against the {have} GB a job can address on H100-SXM")
+    said(doc, f"(ZAYA1's shipped plan, tp 1, on H100: `zaya1-h100-counterpart`) | `fits  False` and nothing else: not "
+              f"the capacity it was compared with ({have} GB exposed on an H100-SXM")
