@@ -326,6 +326,18 @@ def test_notebook07_past_the_turn_output_and_tpot_stay_and_ttft_grows():
     assert not any(r.kv_limited for r in rows) and rows[-1].max_concurrency >= 2048
 
 
+
+def test_notebook07_describes_the_shipped_maia_scenario_as_it_is():
+    """Section 3 calls the shipped Maia-class scenario "8 MI300X, eight BF16 replicas": one node of
+    8 MI300X, tp 1 and dp 8 with BF16 weights."""
+    from notebook_source import generator_cells
+
+    text = " ".join(src for kind, src in generator_cells("07_serving_maia.py") if kind == "md")
+    assert '(8 MI300X, eight BF16 replicas, `il.load_scenario("maia-class-serving-mi300x")`)' in " ".join(text.split())
+    sc = il.load_scenario("maia-class-serving-mi300x")
+    assert (sc.hardware.accelerator, sc.hardware.world_size) == ("MI300X", 8)
+    assert (sc.serving.tp, sc.serving.pp, sc.serving.dp, sc.serving.weight_precision) == (1, 1, 8, "bf16")
+
 def test_notebook06_rails_only_is_not_a_reliability_shortcut():
     """Takeaways: rails-only saves switches and links at 16,384 GPUs, yet lengthens the MTBI by
     only a few per cent, because links and switches are a small share of the interruptions."""
