@@ -157,3 +157,55 @@ def test_history_index_lists_every_entry(name):
     for n in entries:
         assert re.search(rf'<a id="entry-{n}"></a>\n+### {n}\. ', text), f"{name}: entry {n} has no anchor above it"
         assert re.search(rf"^{n}\. \[.*\]\(#entry-{n}\)$", text, re.M), f"{name}: the index has no line for entry {n}"
+
+
+def _unknown_keywords(text: str) -> list[str]:
+    """``il.module.call(..., kw=...)`` / ``module.call(kw=...)`` written in ``text`` where the
+    call takes no keyword ``kw`` (a call taking ``**kwargs`` accepts any)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import infra_lab
+
+    modules = {m.name for m in pkgutil.iter_modules(infra_lab.__path__)}
+    bad = []
+    for m in re.finditer(r"(?<![\w.])(il\.)?((?:[a-z_]+\.)+[a-z_][a-z_0-9]*)\(", text):
+        if not m.group(1) and m.group(2).split(".")[0] not in modules:
+            continue
+        obj = infra_lab
+        for part in m.group(2).split("."):
+            try:
+                obj = getattr(obj, part) if hasattr(obj, part) else importlib.import_module(f"{obj.__name__}.{part}")
+            except (ImportError, AttributeError):
+                obj = None
+                break
+        try:
+            params = inspect.signature(obj).parameters if callable(obj) else None
+        except (TypeError, ValueError):
+            params = None
+        if params is None or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            continue
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            i += 1
+        for kw in re.findall(r"(?<![\w.=])([a-z_][a-z_0-9]*)=(?!=)", text[m.end():i - 1]):
+            if kw not in params:
+                bad.append(f"{m.group(2)}({kw}=)")
+    return bad
+
+
+@pytest.mark.parametrize("path", [p for p in CURRENT if p.name not in ("review-response.md", "bad-inputs.md")],
+                         ids=lambda p: p.name)
+def test_every_keyword_a_page_passes_is_the_call_s(path):
+    """A keyword a current page passes to a package call is one that call takes (bad-inputs.md
+    writes refused keywords on purpose, review-response.md records past calls)."""
+    bad = _unknown_keywords(path.read_text(encoding="utf-8"))
+    assert not bad, f"{path.name}: keywords the calls do not take: {bad}"
+
+
+def test_the_keyword_reader_finds_what_it_should():
+    assert _unknown_keywords("`il.search(sc, top=5, objective=\"mfu\")`, `economics.run_cost(est, gpus=8)`, "
+                             "`numpy.zeros(n, dtyp=int)`, `il.serve(sc, parms={})`") == \
+        ["economics.run_cost(gpus=)"]
