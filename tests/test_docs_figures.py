@@ -497,3 +497,13 @@ def test_zaya1_plan_on_h100_memory_where_the_pages_quote_it():
     said(doc, f"this plan needs {need} GB per GPU against the {have} GB a job can address on H100-SXM")
     said(doc, f"(ZAYA1's shipped plan, tp 1, on H100: `zaya1-h100-counterpart`) | `fits  False` and nothing else: not "
               f"the capacity it was compared with ({have} GB exposed on an H100-SXM")
+
+
+def test_multimodal_doc_data_mix_is_the_data_row():
+    """docs/multimodal.md's packing inputs are the rows of data/multimodal/data_mix.csv."""
+    mix = dict(pl.read_csv(ROOT / "data/multimodal/data_mix.csv").select("parameter", "value").iter_rows())
+    doc = page("docs/multimodal.md")
+    said(doc, f"lognormal lengths with mean {mix['text_doc_mean_tokens']:,.0f} tokens")
+    said(doc, f"and σ = {mix['text_doc_sigma']:.1f} (assumption); longer documents are cut")
+    said(doc, f"audio clips: lognormal with mean {mix['audio_clip_mean_s']:g} s")
+    said(doc, f"σ = {mix['audio_clip_sigma']:g} (assumption), capped at the encoder window")
