@@ -507,3 +507,15 @@ def test_multimodal_doc_data_mix_is_the_data_row():
     said(doc, f"and σ = {mix['text_doc_sigma']:.1f} (assumption); longer documents are cut")
     said(doc, f"audio clips: lognormal with mean {mix['audio_clip_mean_s']:g} s")
     said(doc, f"σ = {mix['audio_clip_sigma']:g} (assumption), capped at the encoder window")
+
+
+def test_readme_notebook_table_figures_are_the_data():
+    """The README's table of notebooks types a few figures a reader checks against the notebooks:
+    AMD's "750 PFLOPs" claim, the HBM labels compared, and ZAYA1's two token totals."""
+    text = page("README.md")
+    said(text, f"the \"{catalog.published_claim('amd-zaya1-cluster-maf'):,.0f} PFLOPs\" claim")
+    hbm = {a: catalog.accelerator(a).hbm_bytes / 1e9 for a in ("MI300X", "H100-SXM", "H200-SXM")}
+    said(text, f"what fits in {hbm['MI300X']:.0f} GB vs {hbm['H100-SXM']:.0f}/{hbm['H200-SXM']:.0f} GB")
+    tok = sorted(il.reliability.parameter(k) for k in ("zaya1_tokens_alt", "zaya1_tokens"))
+    said(text, f"days to {'/'.join(f'{t / 1e12:.0f}T' for t in tok)} tokens")
+    said(text, f"what {hbm['MI300X']:.0f} GB of HBM buys")
