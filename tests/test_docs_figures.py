@@ -519,3 +519,7 @@ def test_readme_notebook_table_figures_are_the_data():
     tok = sorted(il.reliability.parameter(k) for k in ("zaya1_tokens_alt", "zaya1_tokens"))
     said(text, f"days to {'/'.join(f'{t / 1e12:.0f}T' for t in tok)} tokens")
     said(text, f"what {hbm['MI300X']:.0f} GB of HBM buys")
+
+
+def test_economics_doc_like_for_like_draws_is_the_constant():
+    said(page("docs/economics.md"), f"(`LIKE_FOR_LIKE_DRAWS` = {il.economics.LIKE_FOR_LIKE_DRAWS:,} with `LIKE_FOR_LIKE_SEED`")
