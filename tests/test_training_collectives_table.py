@@ -95,7 +95,7 @@ def test_rows_reproduce_the_kernels_collective_tables(case):
     for dim, base in (("dp", kt.L_NE_NB), ("expert_dp", kt.L_E_NB)):
         g_op = "all_reduce" if zero == 0 else "reduce_scatter"
         g = t(dim, g_op).filter(pl.col("what").str.contains("body"))
-        tail = t(dim, g_op).filter(pl.col("what").str.contains("last"))
+        tail = t(dim, g_op).filter(pl.col("what").str.contains("last bucket"))
         assert (g["calls"][0] if g.height else 0.0) == row[base]
         assert (g["time_per_call_s"][0] if g.height else 0.0) == pytest.approx(
             row[base + (5 if zero == 0 else 1)], rel=1e-12, abs=0.0)

@@ -93,10 +93,10 @@ def collectives(scenario: Scenario | dict, *, stack: str | None = None,
     --------
     >>> import infra_lab as il
     >>> df = il.training.collectives(il.load_scenario("zaya1-ibm-mi300x"))
-    >>> sorted(set(df["dimension"]))
-    ['dp', 'ep', 'expert_dp']
-    >>> df.filter(dimension="ep")["op"].to_list(), df.filter(dimension="ep")["group_ranks"].to_list()
-    (['all_to_all'], [8])
+    >>> sorted(set(df["dimension"]))       # ZAYA1: data parallel over 1,024 GPUs, ZeRO-1
+    ['dp', 'expert_dp']
+    >>> df.filter(dimension="dp")["op"].to_list(), df.filter(dimension="dp")["group_ranks"].to_list()
+    (['reduce_scatter', 'all_gather'], [1024, 1024])
     """
     sc = _scenario(scenario, "il.training.collectives")
     tp, pp, vp, cp, ep, etp, dp, mbs, zero, fsdp, rc, spf = _plan_of(sc)
@@ -224,7 +224,8 @@ def _dp_rows(sc, ctx, add, layout, zero, fsdp) -> None:
         b = max(c[kt.C_BUCKET_MIN], c[kt.C_BUCKET_PER_RANK] * g)
         nb, bsz, tail = kt.bucket_split(params, e, b)
         per = "micro-batch" if zero == 2 else "step"
-        for size, n, which in ((bsz, nb, "body bucket"), (tail, 1.0, "last bucket (the embedding's; exposed)")):
+        last = "last bucket (holds the embedding; exposed)" if e > 0 else "last bucket (exposed)"
+        for size, n, which in ((bsz, nb, "body bucket"), (tail, 1.0, last)):
             if n <= 0 or size <= 0:
                 continue
             if zero == 0:
