@@ -207,7 +207,7 @@ def test_every_dotted_name_the_glossary_writes_resolves():
         head, *rest = dotted.split(".")
         if head not in submodules or (len(rest) == 1 and rest[0] in table_keys.get(head, ())):
             continue
-        obj = importlib.import_module(f"infra_lab.{head}")
+        obj = getattr(infra_lab, head, None) or importlib.import_module(f"infra_lab.{head}")
         for part in rest:
             if hasattr(obj, part):
                 obj = getattr(obj, part)

@@ -84,7 +84,9 @@ def _unresolved(text: str) -> list[str]:
         head, *rest = dotted.split(".")
         if head not in modules or dotted.endswith(FILE_SUFFIXES) or rest[0] in keys:
             continue
-        obj = importlib.import_module(f"infra_lab.{head}")
+        # through the package first: importing infra_lab.sweep before il.sweep is read would make
+        # il.sweep the (callable) module, whose signature the contract test then cannot read
+        obj = getattr(infra_lab, head, None) or importlib.import_module(f"infra_lab.{head}")
         for part in rest:
             if hasattr(obj, part):
                 obj = getattr(obj, part)
