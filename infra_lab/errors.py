@@ -395,17 +395,29 @@ ARGUMENT_HINTS: dict[str, tuple[str, str]] = {
     "paybacks": ("paybacks of Monte Carlo draws [years], math.inf for a draw never repaid",
                  "one il.economics.payback_years(cash_flows) per draw"),
     "cash_flows": ("cash flows [USD], the first at t = 0, then one per step", ""),
-    "stack_params": ("the parameters one rank holds of its pipeline stage [-]", ""),
+    "stack_params": ("a training stack's parameters (a dict)", "from il.stacks.params('torchtitan-cuda')"),
     "tokens": ("a number of tokens [-]", ""),
     "tp": ("the tensor-parallel size [-]", ""),
     "gpus": ("a number of GPUs [-]", ""),
     "price_usd_per_gpu_hour": ("a price [USD per GPU-hour]", "e.g. il.economics.rented_gpu_hour_price('MI300X')"),
     "tokens_per_s_per_gpu": ("a throughput [tokens/s per GPU]", "e.g. il.estimate(sc).tokens_per_s_per_gpu"),
     "samples": ("Monte Carlo draws of one quantity (a 1-D array)", ""),
-    "v": ("the owned-cost inputs (a dict)", "from il.economics.operator_inputs('MI300X')"),
+    "v": ("the owned-cost inputs (a dict)", "from il.economics.owned_inputs('MI300X')"),
+    "il.economics.operator_cash_flows:v": ("the owned-cost and operator inputs (a dict)",
+                                           "from il.economics.operator_inputs('MI300X')"),
     "precision": ("a number format ('bf16', 'fp8', ...)", "il.memory.number_formats() lists them"),
     "seq_len": ("the sequence length [tokens]", ""),
     "plan": ("a reliability run plan", "from il.reliability.plan_run(sc, work_hours)"),
+    "il.reliability.restart_times_s:plan": ("a checkpoint plan",
+                                            "from il.reliability.checkpoint_plan(checkpoint, nodes)"),
+    "il.reliability.*:hardware": ("a Scenario, HardwareConfig or [hardware] dict",
+                                  "e.g. il.load_scenario('zaya1-ibm-mi300x'), whose model also sizes the checkpoint"),
+    "il.serve:scenario": ("a Scenario with a [serving] table", "e.g. il.load_scenario('maia-class-serving-mi300x')"),
+    "il.multimodal.*:scenario": ("a Scenario whose [model] is multimodal",
+                                 "e.g. il.multimodal.example_scenario('qwen2.5-vl-7b')"),
+    "il.multimodal.*:spec": ("a multimodal system: a preset name or its [model] table",
+                             "il.multimodal.system_names() lists them"),
+    "il.memory.checkpoint_bytes:spec": ("a Scenario", "e.g. il.load_scenario('zaya1-ibm-mi300x')"),
     "stack": ("a training stack's name, e.g. 'torchtitan-cuda'", "il.stacks.names() lists them"),
     "estimate": ("a training estimate", "from il.estimate(sc)"),
     "mfu": ("model FLOPs utilisation, a fraction (0, 1]", "e.g. il.estimate(sc).mfu"),
@@ -418,8 +430,18 @@ ARGUMENT_HINTS: dict[str, tuple[str, str]] = {
     "age_years": ("the hardware's age [years]", ""),
 }
 """What a required argument is and where to get it (empty: nothing to add), by name, as the
-public calls use each name alike: :func:`missing_arguments` says the first where the call's
-docstring has no ``Parameters`` entry for the argument, and the second always."""
+public calls mostly use each name alike; ``"il.x.f:name"`` (one call) and ``"il.x.*:name"`` (a
+namespace) say it for calls that use the name otherwise, and win over the plain name.
+:func:`missing_arguments` says the first where the call's docstring has no ``Parameters`` entry
+for the argument, and the second always."""
+
+
+def _hint(name: str, arg: str) -> tuple[str, str]:
+    """:data:`ARGUMENT_HINTS`' entry for argument ``arg`` of the public call ``name``."""
+    for key in (f"{name}:{arg}", f"{name.rsplit('.', 1)[0]}.*:{arg}", arg):
+        if key in ARGUMENT_HINTS:
+            return ARGUMENT_HINTS[key]
+    return ("", "")
 
 
 def _parameter_notes(doc: str | None) -> dict[str, str]:
@@ -433,15 +455,16 @@ def _parameter_notes(doc: str | None) -> dict[str, str]:
         return notes
     names: list[str] = []
     for line in m.group(1).splitlines():
-        head = re.match(r"^(\w+(?:\s*,\s*\w+)*)\s*:\s*(.*)$", line)
-        if head and not line[:1].isspace():
-            names = [n.strip() for n in head.group(1).split(",")]
+        if line.strip() and not line[:1].isspace():   # a new entry ("**overrides : ..." ends the one before)
+            head = re.match(r"^(\w+(?:\s*,\s*\w+)*)\s*:\s*(.*)$", line)
+            names = [n.strip() for n in head.group(1).split(",")] if head else []
             for n in names:
                 notes[n] = head.group(2).strip()
         elif names and line.strip():
             for n in names:
                 notes[n] = f"{notes[n]} {line.strip()}".strip()
-    return notes
+    # an entry that runs on into the next on one line ("Scenario or dict; stack, params : as ...")
+    return {n: re.split(r";\s+\*{0,2}\w+(?:\s*,\s*\w+)*\s+:\s", t, maxsplit=1)[0] for n, t in notes.items()}
 
 
 def _example_call(doc: str | None, short: str, called: str) -> str | None:
@@ -488,7 +511,7 @@ def missing_arguments(func, missing: Iterable[str], name: str) -> MissingArgumen
     short = name.rsplit(".", 1)[-1]
     parts = []
     for arg in missing:
-        what, how = ARGUMENT_HINTS.get(arg, ("", ""))
+        what, how = _hint(name, arg)
         said = [notes.get(arg) or what, how]
         said = "; ".join(x for x in said if x)
         parts.append(f"{arg!r}: {said}" if said else repr(arg))

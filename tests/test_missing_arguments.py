@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 
 import pytest
 
@@ -84,15 +85,39 @@ def test_payback_band_and_a_call_missing_several():
 
 def test_every_hint_names_a_call_that_works():
     sc = il.load_scenario("zaya1-ibm-mi300x")
-    est = il.estimate(sc)
-    space = {"il": il, "sc": sc, "tokens": 1e12, "work_hours": 1000.0, "cash_flows": [-100.0, 60.0, 60.0]}
-    for arg, (_, how) in errors.ARGUMENT_HINTS.items():
-        code = how.split(": ", 1)[-1].removeprefix("e.g. ").removeprefix("from ").removeprefix("one ")
-        code = code.split(" lists them")[0].split(" per draw")[0].split(" or ")[0].removeprefix("a scenario's is ")
-        if not code:
-            continue
-        assert eval(code, space) is not None, (arg, code)    # noqa: S307 - the table's own example calls
-    assert space["sc"].hardware is sc.hardware and est.mfu > 0
+    space = {"il": il, "sc": sc, "tokens": 1e12, "work_hours": 1000.0, "cash_flows": [-100.0, 60.0, 60.0],
+             "checkpoint": 1e12, "nodes": 128}
+    calls = [c for _, how in errors.ARGUMENT_HINTS.values()
+             for c in re.findall(r"il\.[\w.]+\((?:[^()]|\([^()]*\))*\)", how)]
+    assert len(calls) >= 15
+    for code in calls:
+        assert eval(code, space) is not None, code    # noqa: S307 - the table's own example calls
+
+
+def test_a_hint_for_one_call_or_namespace_wins_over_the_plain_name():
+    assert errors._hint("il.reliability.restart_times_s", "plan")[0] == "a checkpoint plan"
+    assert errors._hint("il.reliability.simulate", "plan")[0] == "a reliability run plan"
+    assert errors._hint("il.multimodal.cross_ops", "spec")[1] == "il.multimodal.system_names() lists them"
+    assert errors._hint("il.memory.weight_bytes", "spec")[1].startswith("e.g. il.models.get(")
+    assert errors._hint("il.memory.weight_bytes", "no_such_argument") == ("", "")
+
+
+def test_the_docstring_parameters_are_read_entry_by_entry():
+    doc = """Summary.
+
+    Parameters
+    ----------
+    scenario : Scenario or dict; stack, params : as il.estimate
+    a, b : two numbers [-],
+        continued here
+    **overrides : anything else
+
+    Returns
+    -------
+    float
+    """
+    assert errors._parameter_notes(doc) == {"scenario": "Scenario or dict", "a": "two numbers [-], continued here",
+                                            "b": "two numbers [-], continued here"}
 
 
 def test_a_type_error_raised_inside_a_call_passes_unchanged():

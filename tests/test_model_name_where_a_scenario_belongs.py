@@ -34,7 +34,7 @@ def test_the_memory_calls_take_a_shipped_name_as_il_estimate_does():
         il.memory.training_memory("zaya1-ibm-mi300")
 
 
-@pytest.mark.parametrize(("typed", "preset"), [("llama3-70b", "llama3-70b"), ("Llama-3.1-405B", "llama3.1-405b")])
+@pytest.mark.parametrize(("typed", "preset"), [("llama3-70b", "llama3-70b"), ("Llama3.1-405B", "llama3.1-405b")])
 def test_load_scenario_of_a_model_name_says_it_is_a_model_and_how_to_build_one(typed, preset):
     # session 38: il.load_scenario('llama3-70b') said only "unknown scenario ... Valid: <4 shipped>"
     with pytest.raises(il.errors.UnknownNameError) as e:
@@ -44,3 +44,9 @@ def test_load_scenario_of_a_model_name_says_it_is_a_model_and_how_to_build_one(t
     call = f"il.load_scenario('zaya1-ibm-mi300x').replace(model={{'preset': {preset!r}}})"
     assert call in msg and "shipped scenarios: " in msg
     assert eval(call, {"il": il}).model == {"preset": preset}     # noqa: S307 - the call the message shows runs
+
+
+def test_a_model_alias_that_starts_a_shipped_name_keeps_the_nearest_scenario_hint():
+    # 'zaya1' is zaya1-base's alias and the start of two shipped scenarios' names
+    with pytest.raises(il.errors.UnknownNameError, match=r"^unknown scenario 'zaya1'\. Did you mean 'zaya1-"):
+        il.load_scenario("zaya1")

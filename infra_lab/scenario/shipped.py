@@ -45,17 +45,14 @@ def _beside_file(value: Any) -> str | None:
 
 
 def _model_name(value: Any) -> str | None:
-    """The model preset ``value`` names (its name or a declared alias, in any letter case, as
-    :func:`infra_lab.models.get` takes it), else None."""
+    """The model preset ``value`` names (case-insensitive; :func:`infra_lab.models.preset_names`),
+    else None. A declared alias is not read as a model here: 'zaya1' (zaya1-base's alias) is
+    more likely a shortened shipped scenario, which the nearest-name hint names."""
     if not isinstance(value, str) or os.sep in value:
         return None
-    from ..errors import UnknownNameError
-    from ..models import get
+    from ..models import preset_names
 
-    try:
-        return get(value).name
-    except UnknownNameError:
-        return None
+    return {n.lower(): n for n in preset_names()}.get(value.lower())
 
 
 def model_note(value: Any, model: str) -> str:
