@@ -447,6 +447,8 @@ def cmd_estimate(a) -> Output:
     import infra_lab as il
 
     sc = _training_scenario(a.scenario, "estimate")
+    if a.collectives:
+        return _estimate_collectives(sc, _stack(a, sc), _params(a.param))
     est = il.estimate(sc, stack=_stack(a, sc), params=_params(a.param))
     hw = sc.hardware
     rows = [
@@ -494,6 +496,21 @@ def cmd_estimate(a) -> Output:
                   title="step-time breakdown [s]")
     else:
         out.table("estimate", [d])
+    return out
+
+
+def _estimate_collectives(sc, stack, params) -> Output:
+    """``estimate --collectives``: the plan's collectives (il.training.collectives) and its
+    communication per breakdown component, raw against exposed (il.training.collectives_by_dimension)."""
+    import infra_lab as il
+
+    out = Output()
+    rows = il.training.collectives(sc, stack=stack, params=params)
+    dims = il.training.collectives_by_dimension(sc, stack=stack, params=params)
+    out.frame("collectives", rows, title=f"il.training.collectives — {sc.name}\nplan: {_plan_text(sc)}\n"
+                                         "bytes and seconds of one call; calls per the calls_per unit")
+    out.frame("by_component", dims, title="communication per step by breakdown component [s]: raw (overlaps "
+                                          "off) and exposed (in the step time)")
     return out
 
 
@@ -1428,7 +1445,8 @@ EXAMPLES = {
     "estimate": """examples:
   infra-lab estimate data/scenarios/zaya1-ibm-mi300x.toml
   infra-lab estimate zaya1-ibm-mi300x --tokens 12e12 --format json
-  infra-lab estimate my_run.toml --param dp_comm_overlap=0 --format csv""",
+  infra-lab estimate my_run.toml --param dp_comm_overlap=0 --format csv
+  infra-lab estimate zaya1-ibm-mi300x --collectives          # which collectives the plan runs, raw vs exposed""",
     "search": """examples:
   infra-lab search zaya1-ibm-mi300x --top 5 --max-tp 8
   infra-lab search my_run.toml --objective mfu --zero 1,2 --recompute none,selective
@@ -1617,6 +1635,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override a stack factor (repeatable), e.g. dp_comm_overlap=0.5")
     sp.add_argument("--tokens", type=parse_tokens, help="also report the days to train this many tokens, "
                     "e.g. 14T or 14e12 (K, M, B, T = 10^3, 10^6, 10^9, 10^12)")
+    sp.add_argument("--collectives", action="store_true",
+                    help="list the plan's collectives instead (il.training.collectives: op, group, ranks per "
+                         "scale-up domain, bytes and time per call) and its communication per breakdown "
+                         "component, raw against exposed (il.training.collectives_by_dimension)")
 
     sp = add("search", "Every consistent parallel plan for the scenario's model and cluster, best "
                        "first (il.search); the scenario's [parallelism] table is optional and not checked "

@@ -133,6 +133,8 @@ def _charts():
     yield "band_coverage_chart", c.band_coverage_chart(cov)
     est = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
     yield "step_breakdown_chart", c.step_breakdown_chart(c.breakdown_frame({"MI300X": est}))
+    yield "communication_chart", c.communication_chart(
+        il.training.collectives_by_dimension(il.load_scenario("zaya1-ibm-mi300x")))
     cv = pl.DataFrame({"case": ["g", "c"], "kind": ["gemm", "cast"], "accelerator": ["MI300X", "MI300X"],
                        "role": ["train", "test"], "measured": [700.0, 40.0], "predicted": [650.0, 45.0],
                        "unit": ["TFLOP/s", "us"], "error_pct": [-7.1, 12.5]})

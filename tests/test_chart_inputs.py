@@ -33,6 +33,7 @@ EMPTY = {   # chart -> (its required columns with their types, extra arguments)
                               "output_tokens_per_s_per_gpu_predicted": F}, ()),
     "parity_chart": ({"case": S, "split": S, "table": S, "measured_step_time_s": F,
                       "predicted_step_time_s": F, "error_pct": F}, ()),
+    "communication_chart": ({"component": S, "raw_s_per_step": F, "exposed_s_per_step": F}, ()),
     "band_coverage_chart": ({"id": S, "split": S, "measured_tokens_per_s_per_gpu": F,
                              "predicted_tokens_per_s_per_gpu": F, "band_low_tokens_per_s_per_gpu": F,
                              "band_high_tokens_per_s_per_gpu": F, "inside": B, "edge_error_pct": F}, ()),

@@ -540,6 +540,98 @@ def pp_hop_time(cross, nb, pp, ring, t_in, t_x):
 # communication part: filled once per layout / (layout, micro-batch) before the plan loop
 # ---------------------------------------------------------------------------------------
 @njit(cache=True)
+def bucket_split(params, emb, bucket):
+    """(body buckets, params per body bucket, params of the tail bucket) of a gradient buffer
+    of ``params`` split into buckets of ``bucket`` params, the tail holding at least ``emb``
+    (the embedding) [-, params, params]: the one owner of the DP bucket sizes (:func:`_buckets`
+    prices them; ``il.training.collectives`` lists them). ``params`` > 0."""
+    nb_all = np.ceil(params / bucket)
+    rem = params - (nb_all - 1.0) * bucket
+    tail = rem if rem > emb else emb
+    if tail > params:
+        tail = params
+    body = params - tail
+    nb = np.ceil(body / bucket - 1e-9) if body > 0.0 else 0.0
+    bsz = body / nb if nb > 0.0 else 0.0
+    return nb, bsz, tail
+
+
+@njit(cache=True)
+def dp_groups(c, layout):
+    """(g_ne, k_ne, g_e, k_e): the data-parallel group of the non-expert parameters (dp·cp
+    ranks at stride tp) and of the routed experts ((tp·cp·dp)/(ep·etp) ranks at stride
+    ep·etp), each with its ranks per scale-up domain (:func:`members_per_domain`), for one
+    layout row (LAYOUT_NAMES) [-]: the one owner :func:`fill_layout_comm` and
+    ``il.training.collectives`` read."""
+    D = int(c[C_D])
+    tp = layout[LY_TP]
+    cp = layout[LY_CP]
+    dp = layout[LY_DP]
+    ep = layout[LY_EP]
+    etp = layout[LY_ETP]
+    pp = layout[LY_PP]
+    g_ne = dp * cp
+    g_e = (tp * cp * dp) // (ep * etp)
+    # Megatron-Core's groups: dp-cp at stride tp (pp blocks); the expert data-parallel
+    # group at stride ep·etp (pp blocks)
+    k_ne = members_per_domain(g_ne, tp, g_ne, pp, D)
+    k_e = members_per_domain(g_e, ep * etp, g_e, pp, D)
+    return g_ne, k_ne, g_e, k_e
+
+
+@njit(cache=True)
+def plan_groups(c, layout):
+    """(k_tp, k_etp, k_cp, k_ep): ranks per scale-up domain of Megatron-Core's tp (stride 1),
+    expert-tp (stride 1), cp (stride tp) and ep (stride etp) groups of one layout row
+    (:func:`members_per_domain`) [-]: the one owner :func:`fill_plan_comm` and
+    ``il.training.collectives`` read."""
+    D = int(c[C_D])
+    tp = layout[LY_TP]
+    cp = layout[LY_CP]
+    dp = layout[LY_DP]
+    ep = layout[LY_EP]
+    etp = layout[LY_ETP]
+    pp = layout[LY_PP]
+    one = np.int64(1)
+    blocks = cp * dp * pp
+    k_tp = members_per_domain(tp, one, tp, blocks, D)
+    k_etp = members_per_domain(etp, one, etp, (blocks * tp) // etp, D)
+    k_cp = members_per_domain(cp, tp, cp, dp * pp, D)
+    k_ep = members_per_domain(ep, etp, ep, (blocks * tp) // (ep * etp), D)
+    return k_tp, k_etp, k_cp, k_ep
+
+
+@njit(cache=True)
+def z3_layer_bytes(c, p_ne, p_e, nl, tp):
+    """Bytes of one ZeRO-3 / FSDP per-layer call of a stage with ``nl`` layers, ``p_ne`` non-expert
+    and ``p_e`` expert parameters per rank: (all-gather of a non-expert weight matrix, of a
+    hidden-size vector, of an expert weight matrix; reduce-scatter of the same three), each
+    layer's matrices in C_Z3_CALLS equal calls and its vectors in C_Z3_SMALL calls [bytes]: the
+    one owner :func:`fill_layout_comm` prices and ``il.training.collectives`` lists."""
+    kz = c[C_Z3_CALLS]
+    vec = c[C_H] / tp
+    return (p_ne / nl / kz * c[C_FSDP_AG], vec * c[C_WEIGHT_BYTES], p_e / nl / kz * c[C_WEIGHT_BYTES],
+            p_ne / nl / kz * c[C_Z3_RS], vec * c[C_Z3_RS], p_e / nl / kz * c[C_Z3_RS])
+
+
+@njit(cache=True)
+def message_bytes(c, tp, cp, mbs):
+    """(act, routed, kv) of one micro-batch of ``mbs`` sequences [bytes]: act the tokens × hidden
+    activation of a TP group (mbs·S/cp tokens; a TP collective's buffer, a pipeline boundary's
+    activation before its 1/tp slice), routed each rank's 1/tp of the tokens × top_k × hidden
+    (what one EP rank dispatches, per routed copy), kv one CP ring step's K and V of the rank's
+    tokens (over tp). The one owner of the per-micro-batch message sizes :func:`fill_plan_comm`
+    prices and ``il.training.collectives`` lists."""
+    ab = c[C_ACT_BYTES]
+    H = c[C_H]
+    tok = mbs * c[C_S] / cp                    # tokens of a TP group per micro-batch
+    act = tok * H * ab
+    routed = tok / tp * c[C_TOPK] * H * ab         # each rank dispatches 1/tp of the tokens
+    kv = tok * 2.0 * c[C_HKV] * ab / tp
+    return act, routed, kv
+
+
+@njit(cache=True)
 def _buckets(params, emb, bucket, gbytes, wbytes, n, k, P, out, base):
     """Megatron's gradient buffer of ``params`` split into buckets of ``bucket`` params
     (the last bucket holds the first layers and the embedding, whose gradient is complete
@@ -549,14 +641,7 @@ def _buckets(params, emb, bucket, gbytes, wbytes, n, k, P, out, base):
         for j in range(7):
             out[base + j] = 0.0
         return 0.0
-    nb_all = np.ceil(params / bucket)
-    rem = params - (nb_all - 1.0) * bucket
-    tail = rem if rem > emb else emb
-    if tail > params:
-        tail = params
-    body = params - tail
-    nb = np.ceil(body / bucket - 1e-9) if body > 0.0 else 0.0
-    bsz = body / nb if nb > 0.0 else 0.0
+    nb, bsz, tail = bucket_split(params, emb, bucket)
     out[base] = nb
     out[base + 1] = coll(kf.OP_REDUCE_SCATTER, bsz * gbytes, n, k, P)
     out[base + 2] = coll(kf.OP_REDUCE_SCATTER, tail * gbytes, n, k, P)
@@ -574,20 +659,11 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
     ``lay`` arrives with the stage fields (L_ND … L_PEMB) filled; this adds group sizes,
     bucket counts and bucket times (reduce-scatter, all-gather, all-reduce) for the
     non-expert and expert gradient buffers, and ZeRO-3 per-layer gathers."""
-    D = int(c[C_D])
     for li in range(layouts.shape[0]):
         tp = layouts[li, LY_TP]
-        cp = layouts[li, LY_CP]
-        dp = layouts[li, LY_DP]
         ep = layouts[li, LY_EP]
         etp = layouts[li, LY_ETP]
-        pp = layouts[li, LY_PP]
-        g_ne = dp * cp
-        g_e = (tp * cp * dp) // (ep * etp)
-        # Megatron-Core's groups: dp-cp at stride tp (pp blocks); the expert data-parallel
-        # group at stride ep·etp (pp blocks)
-        k_ne = members_per_domain(g_ne, tp, g_ne, pp, D)
-        k_e = members_per_domain(g_e, ep * etp, g_e, pp, D)
+        g_ne, k_ne, g_e, k_e = dp_groups(c, layouts[li])
         for ci in range(ncand[li]):
             row = lay[li, ci]
             row[L_GNE] = g_ne
@@ -611,13 +687,13 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
                 # scale travels as metadata); norm vectors and routed experts stay 16-bit
                 kz = c[C_Z3_CALLS]
                 ks = c[C_Z3_SMALL]
-                vec = c[C_H] / tp
-                row[L_Z3_AG] = (kz * coll(kf.OP_ALL_GATHER, p_ne / nl / kz * c[C_FSDP_AG], g_ne, k_ne, P)
-                                + ks * coll(kf.OP_ALL_GATHER, vec * c[C_WEIGHT_BYTES], g_ne, k_ne, P)
-                                + kz * coll(kf.OP_ALL_GATHER, p_e / nl / kz * c[C_WEIGHT_BYTES], g_e, k_e, P))
-                row[L_Z3_RS] = (kz * coll(kf.OP_REDUCE_SCATTER, p_ne / nl / kz * c[C_Z3_RS], g_ne, k_ne, P)
-                                + ks * coll(kf.OP_REDUCE_SCATTER, vec * c[C_Z3_RS], g_ne, k_ne, P)
-                                + kz * coll(kf.OP_REDUCE_SCATTER, p_e / nl / kz * c[C_Z3_RS], g_e, k_e, P))
+                ag_ne, ag_v, ag_e, rs_ne, rs_v, rs_e = z3_layer_bytes(c, p_ne, p_e, nl, tp)
+                row[L_Z3_AG] = (kz * coll(kf.OP_ALL_GATHER, ag_ne, g_ne, k_ne, P)
+                                + ks * coll(kf.OP_ALL_GATHER, ag_v, g_ne, k_ne, P)
+                                + kz * coll(kf.OP_ALL_GATHER, ag_e, g_e, k_e, P))
+                row[L_Z3_RS] = (kz * coll(kf.OP_REDUCE_SCATTER, rs_ne, g_ne, k_ne, P)
+                                + ks * coll(kf.OP_REDUCE_SCATTER, rs_v, g_ne, k_ne, P)
+                                + kz * coll(kf.OP_REDUCE_SCATTER, rs_e, g_e, k_e, P))
             else:
                 row[L_Z3_AG] = 0.0
                 row[L_Z3_RS] = 0.0
@@ -706,7 +782,6 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
     """
     D = int(c[C_D])
     ab = c[C_ACT_BYTES]
-    H = c[C_H]
     nbc = (comm.shape[3] - N_COMM) // 2      # boundaries comm has room for (comm_width)
     zero, one, pair = np.int64(0), np.int64(1), np.int64(2)    # typed ints, not literals (module docstring)
     for li in range(layouts.shape[0]):
@@ -720,11 +795,7 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
         # expert tp (stride 1), cp (stride tp), ep (stride etp); each pipeline boundary by its
         # own placement (stages tp·cp·dp ranks apart, pairs_cross; a ring's last-to-first
         # boundary too), combined into the hop the critical path sees (pp_hop_time)
-        blocks = cp * dp * pp
-        k_tp = members_per_domain(tp, one, tp, blocks, D)
-        k_etp = members_per_domain(etp, one, etp, (blocks * tp) // etp, D)
-        k_cp = members_per_domain(cp, tp, cp, dp * pp, D)
-        k_ep = members_per_domain(ep, etp, ep, (blocks * tp) // (ep * etp), D)
+        k_tp, k_etp, k_cp, k_ep = plan_groups(c, layouts[li])
         stage = tp * cp * dp
         ring = pp_ring(c, pp, layouts[li, LY_VP])
         nbd = pp - 1 + (1 if ring else 0)
@@ -741,20 +812,17 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
             else:
                 any_in = True
         for mi in range(mbss.shape[0]):
-            tok = mbss[mi] * c[C_S] / cp                    # tokens of a TP group per micro-batch
+            act, routed, kv = message_bytes(c, tp, cp, mbss[mi])
             for sp in range(2):
                 q = comm[li, mi, sp]
-                act = tok * H * ab
                 if sp == 1:
                     q[Q_TP_AG] = coll(kf.OP_ALL_GATHER, act, tp, k_tp, P)
                     q[Q_TP] = coll(kf.OP_REDUCE_SCATTER, act, tp, k_tp, P) + q[Q_TP_AG]
                 else:
                     q[Q_TP] = coll(kf.OP_ALL_REDUCE, act, tp, k_tp, P)
                     q[Q_TP_AG] = 0.0
-                routed = tok / tp * c[C_TOPK] * H * ab         # each rank dispatches 1/tp of the tokens
                 q[Q_ETP] = (coll(kf.OP_ALL_GATHER, routed * etp, etp, k_etp, P)
                             + coll(kf.OP_REDUCE_SCATTER, routed * etp, etp, k_etp, P))
-                kv = tok * 2.0 * c[C_HKV] * ab / tp
                 if cp > 1:                                  # the ring's slowest hop
                     q[Q_CP_NET] = crosses(cp, k_cp)
                     hop = one if q[Q_CP_NET] > 0.5 else pair   # ranks per domain of the hop
@@ -864,29 +932,47 @@ def distinct_units(E, k, N, G, M):
 
 
 @njit(cache=True)
-def ep_dispatch(c, tokens_bytes, ep, g, P):
-    """Time of one MoE dispatch (or combine) of a rank's ``tokens_bytes`` (tokens·h·bytes, one
-    copy per token) over an EP group of ``ep`` ranks, ``g`` per scale-up domain
-    (:func:`members_per_domain`) [s], by the stack's dispatcher (:data:`DISPATCHERS`); every
-    collective through :func:`coll`."""
+def ep_messages(c, tokens_bytes, ep, g):
+    """The all-to-alls of one MoE dispatch (or combine) of a rank's ``tokens_bytes`` (tokens·h·bytes,
+    one copy per token) over an EP group of ``ep`` ranks, ``g`` per scale-up domain, by the
+    stack's dispatcher (:data:`DISPATCHERS`): (bytes, ranks, ranks per domain) of the all-to-all
+    over the group (``alltoall``: every routed copy; ``deepep``: each token once per destination
+    rank, within the domain when the group spans domains), then the same of DeepEP's
+    inter-domain all-to-all over the same-rail ranks (one per domain; 0 bytes and 1 rank when
+    there is none) [bytes, -, -]. The one owner of the sizes :func:`ep_dispatch` prices and
+    ``il.training.collectives`` lists; ``ep`` > 1."""
     k = c[C_TOPK]
-    if ep <= 1:
-        return 0.0
+    one = np.int64(1)
     if c[C_DISPATCH] < 0.5:
-        return coll(kf.OP_ALL_TO_ALL, tokens_bytes * k, ep, g, P)
+        return tokens_bytes * k, ep, g, 0.0, one, one
     # DeepEP sends a token once per destination RANK (is_token_in_rank), not once per expert;
     # group-limited routing (C_RGROUPS, C_RGROUP_TOPK) caps the ranks and domains it reaches
     G = c[C_RGROUPS]
     M = c[C_RGROUP_TOPK]
     ranks = distinct_units(c[C_EXPERTS], k, ep * 1.0, G, M)
     if g >= ep:
-        return coll(kf.OP_ALL_TO_ALL, tokens_bytes * ranks, ep, g, P)
+        return tokens_bytes * ranks, ep, g, 0.0, one, one
     n_dom = ep // g
     doms = distinct_units(c[C_EXPERTS], k, n_dom * 1.0, G, M)
-    inter = coll(kf.OP_ALL_TO_ALL, tokens_bytes * doms, n_dom, np.int64(1), P)
     # each GPU forwards what its rail peers send it to the distinct ranks of its domain: on
     # average a token's distinct destination ranks over the whole group
-    intra = coll(kf.OP_ALL_TO_ALL, tokens_bytes * ranks, g, g, P)
+    return tokens_bytes * ranks, g, g, tokens_bytes * doms, n_dom, one
+
+
+@njit(cache=True)
+def ep_dispatch(c, tokens_bytes, ep, g, P):
+    """Time of one MoE dispatch (or combine) of a rank's ``tokens_bytes`` (tokens·h·bytes, one
+    copy per token) over an EP group of ``ep`` ranks, ``g`` per scale-up domain
+    (:func:`members_per_domain`) [s], by the stack's dispatcher (:data:`DISPATCHERS`,
+    :func:`ep_messages`); every collective through :func:`coll`. DeepEP's inter-domain
+    all-to-all is pipelined with the fan-out inside the domain: the slower sets the time."""
+    if ep <= 1:
+        return 0.0
+    a, na, ka, b, nb, kb = ep_messages(c, tokens_bytes, ep, g)
+    intra = coll(kf.OP_ALL_TO_ALL, a, na, ka, P)
+    if nb <= 1:
+        return intra
+    inter = coll(kf.OP_ALL_TO_ALL, b, nb, kb, P)
     return inter if inter > intra else intra
 
 

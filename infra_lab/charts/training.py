@@ -8,7 +8,8 @@ import polars as pl
 from ..errors import ValidationError
 from .base import require_columns, require_rows, signed_tooltip, to_altair_data
 
-__all__ = ["step_breakdown_chart", "parity_chart", "plan_scatter", "breakdown_frame", "band_coverage_chart"]
+__all__ = ["step_breakdown_chart", "parity_chart", "plan_scatter", "breakdown_frame", "band_coverage_chart",
+           "communication_chart"]
 
 def _component_order() -> list[str]:
     """The step breakdown's components in the kernel's order (:data:`infra_lab.training.COMPONENTS`)."""
@@ -65,6 +66,46 @@ def step_breakdown_chart(df: pl.DataFrame, title: str = "Where one training step
         order=alt.Order("order:Q"),
         tooltip=["run", "component", alt.Tooltip("milliseconds:Q", format=",.1f", title="time per optimizer step [ms]")],
     ).properties(width=480, height=max(60, 28 * len(runs)))
+
+
+def communication_chart(df: pl.DataFrame, title: str = "Communication per step: raw against exposed") -> alt.Chart:
+    """Grouped horizontal bars per communication component of one training step: its raw time
+    (every call, before any overlap) and the part the step time carries (exposed), in ms.
+
+    Parameters
+    ----------
+    df : columns component, raw_s_per_step, exposed_s_per_step
+        (:func:`infra_lab.training.collectives_by_dimension`); components with no raw time are
+        left out, an optional crosses_scale_up column says in the tooltip whether the component's
+        traffic crosses scale-up domains
+    """
+    require_columns(df, ["component", "raw_s_per_step", "exposed_s_per_step"], "communication_chart")
+    present = df.filter(pl.col("raw_s_per_step") > 0)
+    require_rows(present, "communication_chart", "no component has communication time")
+    keep = ["component", "raw_s_per_step", "exposed_s_per_step"] + (
+        ["crosses_scale_up"] if "crosses_scale_up" in df.columns else [])
+    long = present.select(keep).unpivot(index=[c for c in keep if not c.endswith("_per_step")],
+                                        on=["raw_s_per_step", "exposed_s_per_step"],
+                                        variable_name="time", value_name="seconds")
+    long = long.with_columns(
+        (pl.col("seconds") * 1e3).alias("milliseconds"),
+        pl.col("time").replace_strict({"raw_s_per_step": "raw (overlaps off)",
+                                       "exposed_s_per_step": "exposed (in the step time)"}))
+    order = [c for c in df["component"].to_list() if c in set(present["component"].to_list())]
+    tips = ["component", alt.Tooltip("time:N", title="time"),
+            alt.Tooltip("milliseconds:Q", format=",.2f", title="time per optimizer step [ms]")]
+    if "crosses_scale_up" in long.columns:
+        long = long.with_columns(pl.when(pl.col("crosses_scale_up")).then(pl.lit("yes")).otherwise(pl.lit("no"))
+                                 .alias("crosses_scale_up"))
+        tips.append(alt.Tooltip("crosses_scale_up:N", title="crosses scale-up domains"))
+    return alt.Chart(to_altair_data(long), title=title).mark_bar().encode(
+        y=alt.Y("component:N", sort=order, title=None),
+        yOffset=alt.YOffset("time:N", sort=["raw (overlaps off)", "exposed (in the step time)"]),
+        x=alt.X("milliseconds:Q", title="time per optimizer step [ms]"),
+        color=alt.Color("time:N", sort=["raw (overlaps off)", "exposed (in the step time)"], title=None,
+                        scale=alt.Scale(range=["#9ecae9", "#1f77b4"])),
+        tooltip=tips,
+    ).properties(width=480, height=max(60, 40 * len(order)))
 
 
 def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time") -> alt.Chart:

@@ -53,7 +53,9 @@ The package's submodules, each re-exported here (``il.training.X`` is the public
 routed-expert tables from the compute and memory models), :mod:`.context` (a scenario packed
 into the kernel's constants and tables; layout tables), :mod:`.step` (``estimate``,
 ``Estimate``), :mod:`.plans` (search constraints and the plan space, ``plan_space_size``),
-:mod:`.plan_search` (``search`` and its result frame) and :mod:`.bands` (``estimate_band``).
+:mod:`.plan_search` (``search`` and its result frame), :mod:`.bands` (``estimate_band``) and
+:mod:`.comm_table` (``collectives``, ``collectives_by_dimension``: which collectives a plan runs,
+their sizes, groups and times, raw against exposed per step).
 
 Examples
 --------
@@ -74,6 +76,7 @@ from __future__ import annotations
 from .._kernels import training as kt  # noqa: F401
 from ..scenario import RECOMPUTE  # noqa: F401
 from .bands import BAND_METHODS, estimate_band
+from .comm_table import COMM_COMPONENTS, collectives, collectives_by_dimension
 from .context import MFU_CONVENTION, _context, _xtab  # noqa: F401
 from .factors import ATTENTION_KERNEL_CODES, STACK_PARAMS, stack_params  # noqa: F401
 from .plan_search import (  # noqa: F401
@@ -102,4 +105,5 @@ from .tables import _attention_kernel, _layer_ops  # noqa: F401
 __all__ = [
     "Estimate", "estimate", "estimate_band", "BAND_METHODS", "search", "stack_params", "STACK_PARAMS", "MFU_CONVENTION",
     "COMPONENTS", "OBJECTIVES", "SEARCH_CONSTRAINTS", "plan_space_size", "apply_plan",
+    "collectives", "collectives_by_dimension", "COMM_COMPONENTS",
 ]

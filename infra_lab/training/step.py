@@ -238,24 +238,10 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     plan = _plan_of(sc)
     tp, pp, vp, cp, ep, etp, dp, mbs, zero, fsdp, rc, spf = plan
     ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params, hook)
-    layouts = np.array([[tp, pp, vp, cp, dp, ep, etp]], dtype=np.int64)
-    lay, ncand, comm = _layout_tables(ctx, layouts, sc.training.recompute_num_layers)
-    heads = np.array([[tp, pp, vp, cp, ep, etp, dp, mbs, spf, 0, 0, 0, 0, 0]], dtype=np.int64)
-    tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
-    out = np.empty((1, kt.N_OUT))
     _warn_unsupported_schedule(sc, ctx.stack)
     _warn_refused_microbatches(sc, ctx.stack, int(ctx.c[kt.C_PP_SCHED]), pp, vp, mbs, dp)
-    xtab = _xtab(ctx, ((ep, etp),))
-    for a in (lay, ncand, comm, heads, tail):   # read-only as search passes them: eval_head compiles once
-        a.setflags(write=False)
-    sched = int(ctx.c[kt.C_PP_SCHED])
-    if (sched in kt.EXECUTED_SCHEDULES and pp > 1) or kt.executes_megatron(ctx.c, pp, vp):
-        # its program kept between calls (1F1B / interleaved: Megatron-Core's order per rank and chunk)
-        kt.evaluate_serial_with(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out,
-                                *executed_programs(ctx.c, heads))
-    else:
-        kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
-    est = _estimate_from(out[0], ctx, sc.hardware.accelerator)
+    out, _, _, _ = _evaluate_plan(sc, ctx)
+    est = _estimate_from(out, ctx, sc.hardware.accelerator)
     if sc.multimodal is None and sc.training.data_mix is not None:
         # a text model's training.data_mix (text only: check_for refuses other shares) packs its
         # documents by the mix's rule, as the multimodal model's text share is packed: packing =
@@ -267,6 +253,40 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
         waste = packing_stats(None, sc.training.data_mix, sc.training.seq_len).waste
         est = dataclasses.replace(est, useful_token_fraction=1.0 - float(waste))
     return est
+
+
+def _evaluate_plan(sc: Scenario, ctx: _Context, c: np.ndarray | None = None, stage: int | None = None):
+    """The step kernel on the scenario's plan: (its output row ``kt.OUT_NAMES``, the layout
+    table ``lay``, its candidate count ``ncand``, the collective table ``comm``), under the
+    constant vector ``c`` (default: the context's; ``il.training.collectives_by_dimension``
+    passes a copy with the overlap factors at 0 for the raw communication terms). ``stage``:
+    price only that pipeline-stage candidate (its row in place of the first, the layout's
+    interleaved chunk classes kept; the returned ``lay`` and ``ncand`` are the full tables), so
+    that the per-micro-batch and data-parallel terms are that stage's."""
+    c = ctx.c if c is None else c
+    tp, pp, vp, cp, ep, etp, dp, mbs, zero, fsdp, rc, spf = _plan_of(sc)
+    layouts = np.array([[tp, pp, vp, cp, dp, ep, etp]], dtype=np.int64)
+    lay_all, ncand_all, comm = _layout_tables(ctx, layouts, sc.training.recompute_num_layers)
+    lay, ncand = lay_all, ncand_all
+    if stage is not None:
+        lay = lay_all.copy()
+        lay[0, 0] = lay_all[0, stage]
+        lay[0, 0, kt.L_KD:kt.L_KMAP] = lay_all[0, 0, kt.L_KD:kt.L_KMAP]   # chunk classes: the layout's
+        ncand = np.ones_like(ncand_all)
+    heads = np.array([[tp, pp, vp, cp, ep, etp, dp, mbs, spf, 0, 0, 0, 0, 0]], dtype=np.int64)
+    tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
+    out = np.empty((1, kt.N_OUT))
+    xtab = _xtab(ctx, ((ep, etp),))
+    for a in (lay, ncand, comm, heads, tail):   # read-only as search passes them: eval_head compiles once
+        a.setflags(write=False)
+    sched = int(c[kt.C_PP_SCHED])
+    if (sched in kt.EXECUTED_SCHEDULES and pp > 1) or kt.executes_megatron(c, pp, vp):
+        # its program kept between calls (1F1B / interleaved: Megatron-Core's order per rank and chunk)
+        kt.evaluate_serial_with(c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out,
+                                *executed_programs(c, heads))
+    else:
+        kt.evaluate_serial(c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
+    return out[0], lay_all, ncand_all, comm
 
 
 def _warn_unsupported_schedule(sc: Scenario, stack: str) -> None:
