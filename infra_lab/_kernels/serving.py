@@ -509,17 +509,30 @@ def _moe_spread(xt, u, S, R):
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
-def _forward_tokens(q, mm, dd_f, sc_, mo, S, R):
-    """(active, xm, xh, xt, moe_here) of one forward of a micro-batch (q = 0: ``mm`` tokens of
-    which ``dd_f`` decode tokens; ``mo`` the tokens the DP-attention group sends into each MoE
-    layer per cycle, < 0: every rank carrying this rank's tokens) or of one MTP draft pass (q =
-    1: one token per each of the ``sc_`` sequences per cycle): whether it has tokens, the GEMM
-    rows, the LM-head rows, the tokens into each MoE layer and whether it has routed experts."""
+def _head_rows(dd_f, pre_f, n_in):
+    """The LM head's rows in one forward of a micro-batch with ``dd_f`` decode tokens and
+    ``pre_f`` prompt tokens of ``n_in``-token prompts: the engines compute logits only at the
+    last position each request has in the forward (vLLM ``logits_indices = query_start_loc[1:]
+    - 1``, SGLang's LogitsProcessor ``last_index``), so one row per decode token and, for the
+    prompt tokens, one per prompt whose last position the forward holds (pre_f / n_in), at
+    least one (a piece of a longer prompt still computes its last row's logits). An
+    approximation: the one partial prompt a forward beside whole ones may carry adds no row."""
+    return dd_f + (max(1.0, pre_f / n_in) if pre_f > 0.0 else 0.0)
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _forward_tokens(q, mm, hd, sc_, mo, S, R):
+    """(active, xm, xh, xt, moe_here) of one forward of a micro-batch (q = 0: ``mm`` tokens
+    with ``hd`` LM-head rows, :func:`_head_rows`; ``mo`` the tokens the DP-attention group sends
+    into each MoE layer per cycle, < 0: every rank carrying this rank's tokens) or of one MTP
+    draft pass (q = 1: one token per each of the ``sc_`` sequences per cycle): whether it has
+    tokens, the GEMM rows, the LM-head rows, the tokens into each MoE layer and whether it has
+    routed experts."""
     ppf = R.ppf
     if q == 0:
         active = mm > 0.0  # (without tokens only the pipeline send is paid)
         xt = mo / ppf if mo >= 0.0 else mm * (R.dp if R.dpa else 1.0)
-        return active, mm, dd_f if dd_f > 0.0 else 1.0, xt, active and S.n_moe > 0.0
+        return active, mm, hd, xt, active and S.n_moe > 0.0
     xm = sc_ / ppf
     return True, xm, xm, xm * (R.dp if R.dpa else 1.0), S.mtp_moe
 
@@ -871,7 +884,8 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, kv_share, etp_index, im
                 for q in range(2):
                     if q == 1 and not (mtpk > 0 and sc_ > 0.0):
                         continue
-                    active, xm, xh, xt, moe_here = _forward_tokens(q, (dc + pc) / R.ppf, dd_f, sc_, mo, S, R)
+                    active, xm, xh, xt, moe_here = _forward_tokens(q, (dc + pc) / R.ppf, _head_rows(dd_f, pre_f, n_in),
+                                                                   sc_, mo, S, R)
                     pr = main if q == 0 else draft
                     bb, me = (_moe_spread(xt, _busiest_experts(xt, busy_a, ep, S.n_exp, S.k_top), S, R)
                               if moe_here else (1.0, 1.0))
@@ -929,9 +943,8 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, kv_share, etp_index, im
                         elif q == 0:
                             if t > 0.0:
                                 t += S.kfix  # the fixed GPU time of each kernel
-                            if cls == G_HEAD:
-                                if dd_f > 0.0:
-                                    tc[B_HEAD] += w * t * pp
+                            if cls == G_HEAD:  # the last stage's, once per micro-batch
+                                tc[B_HEAD] += w * t * pp
                             elif cls == G_ATTN:
                                 tc[B_ATTN_GEMM] += w * t
                             else:

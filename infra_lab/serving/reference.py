@@ -220,10 +220,13 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 t["ep_comm"] += 2 * coll("all_to_all", whole * spec.top_k * spec.hidden * p["dispatch_bytes"],
                                          tp * dp)
             t["layer_overhead"] += p["layer_overhead_s"]
-        if dec > 0:
+        # logits only at each request's last position in the forward: a row per decode token,
+        # a row per prompt that ends here (at least one when the forward carries prompt tokens)
+        head_rows = dec + (max(1.0, pre / n_in) if pre > 0 else 0.0)
+        if head_rows > 0:
             for n, k, cnt, _comp in by_kind["head"]:
                 # quantized checkpoints keep the LM head in BF16
-                t["lm_head"] += pp * cnt * (gemm_s(dec, n, k, 1.0, 2.0, "bf16") + kfix)
+                t["lm_head"] += pp * cnt * (gemm_s(head_rows, n, k, 1.0, 2.0, "bf16") + kfix)
         return t
 
     def cycle(dec: float, seqs: float, pre: float, draft: int, moe_tokens: float | None = None) -> dict[str, float]:
