@@ -44,6 +44,13 @@ class UnknownNameError(InfraLabError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class MissingArgumentError(InfraLabError, TypeError):
+    """A public call was made without an argument it requires (``il.economics.zyphra_bill()``);
+    the message names the call, each missing argument, what it is and how to call it
+    (:func:`missing_arguments`). A TypeError, as Python's own binding error is, so code that
+    caught that still catches this."""
+
+
 class DataError(InfraLabError, ValueError):
     """A data file in data/ is malformed; the message names the file, row and column."""
 
@@ -279,6 +286,11 @@ KEYWORD_SPELLINGS = {
     # il.memory's serving-side calls beside the [serving] table's names (session 37)
     "tokens": ("context",), "context": ("tokens",), "tp": ("gpus",), "concurrency": ("batch",),
     "weight_precision": ("precision",),
+    # the [training] table's batch and sequence beside their common spellings (session 38:
+    # il.memory.training_memory(sc, mbs=4) was refused with no suggestion)
+    "mbs": ("micro_batch",), "micro_batch_size": ("micro_batch",), "microbatch": ("micro_batch",),
+    "gbs": ("global_batch",), "global_batch_size": ("global_batch",),
+    "seq_length": ("seq_len",), "sequence_length": ("seq_len",), "zero_stage": ("zero",),
 }
 """The other spelling of a keyword some public calls use (a GPU count is ``gpus`` in il.collective,
 il.memory and il.expansion, ``n_gpus`` in il.economics; a part is named by ``accelerator``
@@ -286,7 +298,9 @@ where a call takes its name, given inside ``hardware`` where a call takes the [h
 a request's length is ``context`` in il.memory.inference_memory / max_inference_batch and
 ``tokens`` in kv_cache_bytes, the requests held ``batch`` where the [serving] table says
 concurrency, the tensor-parallel split ``gpus`` where it says tp, the weights' format
-``precision`` where it says weight_precision): :func:`named_keywords` names the spelling the
+``precision`` where it says weight_precision; the [training] table's ``micro_batch``,
+``global_batch``, ``seq_len`` and ``zero`` as Megatron-style flags and config files spell them:
+mbs, micro_batch_size, gbs, seq_length, zero_stage): :func:`named_keywords` names the spelling the
 call takes first."""
 
 _SPELLING_NOTES = {
@@ -301,10 +315,14 @@ _SPELLING_NOTES = {
 def named_keywords(func=None, *, name: str | None = None):
     """``func`` whose misspelt keyword (``il.reliability.simulate(n=3)``) raises
     :func:`unknown` with the nearest parameter and the call named, instead of Python's plain
-    "got an unexpected keyword argument" TypeError. For public calls without ``**kwargs`` (those
-    with ``**kwargs`` check their keywords themselves, as ``il.serve_search`` does).
+    "got an unexpected keyword argument" TypeError, and whose missing required argument
+    (``il.economics.zyphra_bill()``) raises :func:`missing_arguments`' MissingArgumentError
+    (what the argument is and how to call it) instead of "missing 1 required positional
+    argument". The keyword part is for public calls without ``**kwargs`` (those with
+    ``**kwargs`` check their keywords themselves, as ``il.serve_search`` does); the missing
+    argument part serves both.
 
-    Costs one Python call frame per call and nothing else: the keywords are looked at only after
+    Costs one Python call frame per call and nothing else: the arguments are looked at only after
     Python refused them, and only a TypeError raised while binding the arguments of ``func``
     itself (no frame of ``func`` on the traceback) is translated; one raised inside it passes
     unchanged. ``name`` is how the message names the call (default ``func.__name__``)."""
@@ -320,8 +338,14 @@ def named_keywords(func=None, *, name: str | None = None):
         try:
             return func(*args, **kwargs)
         except TypeError as e:
+            if e.__traceback__ is None or e.__traceback__.tb_next is not None:
+                raise                       # raised inside func, not while binding its arguments
+            gone = _MISSING_ARGUMENTS.search(str(e))
+            if gone is not None:
+                raise missing_arguments(func, _unbound(func, args, kwargs) or re.findall(
+                    r"'([^']+)'", gone.group(1)), name or func.__name__) from None
             m = _UNEXPECTED_KEYWORD.search(str(e))
-            if m is None or e.__traceback__ is None or e.__traceback__.tb_next is not None:
+            if m is None:
                 raise
             params = [p.name for p in inspect.signature(func).parameters.values()
                       if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
@@ -334,17 +358,19 @@ def named_keywords(func=None, *, name: str | None = None):
     return call
 
 
-def unknown_keyword(bad: str, params: Iterable[str], called: str, *, note: str | None = None) -> UnknownNameError:
+def unknown_keyword(bad: str, params: Iterable[str], called: str, *, note: str | None = None,
+                    suggest: bool = True) -> UnknownNameError:
     """The UnknownNameError for keyword ``bad`` that the call ``called`` (``"il.x.f()"``) does not
     take, in one wording for :func:`named_keywords` and for the calls that check their
     ``**kwargs`` themselves (:func:`infra_lab._validate.keywords`): this call's spelling of the
     keyword first (n_gpus -> gpus), then a parameter one of whose words is the name typed (n ->
     n_runs), then the nearest by letters; ``note`` (else the spelling's note) says what to do,
-    before the valid names."""
+    before the valid names. ``suggest=False`` leaves the guesses out, for a ``note`` that says
+    where the keyword belongs instead (a [parallelism] key given to training_memory)."""
     params = list(params)
     other = [p for p in KEYWORD_SPELLINGS.get(bad, ()) if p in params]
     words = [p for p in params if bad in p.split("_") and p != bad]
-    near = list(dict.fromkeys([*other, *words, *nearest(bad, params)]))[:3]
+    near = list(dict.fromkeys([*other, *words, *nearest(bad, params)]))[:3] if suggest else []
     note = note or (_SPELLING_NOTES.get((bad, other[0])) if other else None)
     hint = f" Did you mean {', '.join(repr(x) for x in near)}?" if near else ""
     hint += f" ({note})" if note else ""
@@ -352,18 +378,163 @@ def unknown_keyword(bad: str, params: Iterable[str], called: str, *, note: str |
                             f"Valid: {', '.join(sorted(params))}")
 
 
+_MISSING_ARGUMENTS = re.compile(r"missing \d+ required (?:positional|keyword-only) arguments?: (.+)$")
+
+_PARAMETER_HEADING = re.compile(r"^Parameters\n-+\n(.*?)(?=\n[A-Z][A-Za-z ]*\n-+\n|\Z)", re.S | re.M)
+
+ARGUMENT_HINTS: dict[str, tuple[str, str]] = {
+    "accelerator": ("an accelerator's catalog name, e.g. 'MI300X'", "il.catalog.accelerator_names() lists them"),
+    "final_run_gpu_hours": ("the GPU-hours of the final run [GPU-h]",
+                            "from an estimate: il.economics.gpu_hours_from_estimate(il.estimate(sc), tokens)"),
+    "hardware": ("a [hardware] table, e.g. {'accelerator': 'MI300X', 'nodes': 2}", "a scenario's is sc.hardware"),
+    "scenario": ("a Scenario, a dict of its tables or a .toml path", "e.g. il.load_scenario('zaya1-ibm-mi300x')"),
+    "spec": ("a model: a preset name such as 'llama3-70b', a ModelSpec or a scenario's [model] table",
+             "e.g. il.models.get('llama3-70b') or sc.model"),
+    "platform": ("a platform's name", "il.expansion.platforms() lists them"),
+    "nic": ("a NIC's name", "il.expansion.nics() lists them"),
+    "paybacks": ("paybacks of Monte Carlo draws [years], math.inf for a draw never repaid",
+                 "one il.economics.payback_years(cash_flows) per draw"),
+    "cash_flows": ("cash flows [USD], the first at t = 0, then one per step", ""),
+    "stack_params": ("a training stack's parameters (a dict)", "from il.stacks.params('torchtitan-cuda')"),
+    "tokens": ("a number of tokens [-]", ""),
+    "tp": ("the tensor-parallel size [-]", ""),
+    "gpus": ("a number of GPUs [-]", ""),
+    "price_usd_per_gpu_hour": ("a price [USD per GPU-hour]", "e.g. il.economics.rented_gpu_hour_price('MI300X')"),
+    "tokens_per_s_per_gpu": ("a throughput [tokens/s per GPU]", "e.g. il.estimate(sc).tokens_per_s_per_gpu"),
+    "samples": ("Monte Carlo draws of one quantity (a 1-D array)", ""),
+    "v": ("the owned-cost inputs (a dict)", "from il.economics.owned_inputs('MI300X')"),
+    "il.economics.operator_cash_flows:v": ("the owned-cost and operator inputs (a dict)",
+                                           "from il.economics.operator_inputs('MI300X')"),
+    "precision": ("a number format ('bf16', 'fp8', ...)", "il.memory.number_formats() lists them"),
+    "seq_len": ("the sequence length [tokens]", ""),
+    "plan": ("a reliability run plan", "from il.reliability.plan_run(sc, work_hours)"),
+    "il.reliability.restart_times_s:plan": ("a checkpoint plan",
+                                            "from il.reliability.checkpoint_plan(checkpoint, nodes)"),
+    "il.reliability.*:hardware": ("a Scenario, HardwareConfig or [hardware] dict",
+                                  "e.g. il.load_scenario('zaya1-ibm-mi300x'), whose model also sizes the checkpoint"),
+    "il.serve:scenario": ("a Scenario with a [serving] table", "e.g. il.load_scenario('maia-class-serving-mi300x')"),
+    "il.multimodal.*:scenario": ("a Scenario whose [model] is multimodal",
+                                 "e.g. il.multimodal.example_scenario('qwen2.5-vl-7b')"),
+    "il.multimodal.*:spec": ("a multimodal system: a preset name or its [model] table",
+                             "il.multimodal.system_names() lists them"),
+    "il.memory.checkpoint_bytes:spec": ("a Scenario", "e.g. il.load_scenario('zaya1-ibm-mi300x')"),
+    "stack": ("a training stack's name, e.g. 'torchtitan-cuda'", "il.stacks.names() lists them"),
+    "estimate": ("a training estimate", "from il.estimate(sc)"),
+    "mfu": ("model FLOPs utilisation, a fraction (0, 1]", "e.g. il.estimate(sc).mfu"),
+    "ckpt_s": ("the time one checkpoint save takes [s]", ""),
+    "mtbi_s": ("the mean time between interruptions [s]", ""),
+    "nodes": ("a number of nodes [-]", ""),
+    "pp": ("the pipeline-parallel size [-]", ""),
+    "context": ("the tokens each request holds [tokens]", ""),
+    "capex_usd": ("the purchase price [USD]", ""),
+    "age_years": ("the hardware's age [years]", ""),
+}
+"""What a required argument is and where to get it (empty: nothing to add), by name, as the
+public calls mostly use each name alike; ``"il.x.f:name"`` (one call) and ``"il.x.*:name"`` (a
+namespace) say it for calls that use the name otherwise, and win over the plain name.
+:func:`missing_arguments` says the first where the call's docstring has no ``Parameters`` entry
+for the argument, and the second always."""
+
+
+def _hint(name: str, arg: str) -> tuple[str, str]:
+    """:data:`ARGUMENT_HINTS`' entry for argument ``arg`` of the public call ``name``."""
+    for key in (f"{name}:{arg}", f"{name.rsplit('.', 1)[0]}.*:{arg}", arg):
+        if key in ARGUMENT_HINTS:
+            return ARGUMENT_HINTS[key]
+    return ("", "")
+
+
+def _parameter_notes(doc: str | None) -> dict[str, str]:
+    """Each parameter's description in a numpy-style docstring's ``Parameters`` section
+    (``name : text`` and its indented continuation; ``a, b : text`` gives both)."""
+    import inspect
+
+    m = _PARAMETER_HEADING.search(inspect.cleandoc(doc or ""))
+    notes: dict[str, str] = {}
+    if m is None:
+        return notes
+    names: list[str] = []
+    for line in m.group(1).splitlines():
+        if line.strip() and not line[:1].isspace():   # a new entry ("**overrides : ..." ends the one before)
+            head = re.match(r"^(\w+(?:\s*,\s*\w+)*)\s*:\s*(.*)$", line)
+            names = [n.strip() for n in head.group(1).split(",")] if head else []
+            for n in names:
+                notes[n] = head.group(2).strip()
+        elif names and line.strip():
+            for n in names:
+                notes[n] = f"{notes[n]} {line.strip()}".strip()
+    # an entry that runs on into the next on one line ("Scenario or dict; stack, params : as ...")
+    return {n: re.split(r";\s+\*{0,2}\w+(?:\s*,\s*\w+)*\s+:\s", t, maxsplit=1)[0] for n, t in notes.items()}
+
+
+def _example_call(doc: str | None, short: str, called: str) -> str | None:
+    """The first call of ``short`` in a docstring's examples (``>>>`` lines), written as
+    ``called(...)`` with the arguments the example gives."""
+    for line in (doc or "").splitlines():
+        line = line.strip()
+        if not line.startswith(">>> "):
+            continue
+        m = re.search(rf"(?<![\w.])(?:[\w.]+\.)?{re.escape(short)}\(", line)
+        if m is None:
+            continue
+        depth, i = 1, m.end()
+        while i < len(line) and depth:
+            depth += {"(": 1, ")": -1}.get(line[i], 0)
+            i += 1
+        if depth == 0:
+            return f"{called}({line[m.end():i - 1]})"
+    return None
+
+
+def _unbound(func, args: tuple, kwargs: dict) -> list[str]:
+    """The required parameters of ``func`` that ``args`` and ``kwargs`` leave out, positional and
+    keyword-only alike (Python names the keyword-only ones only once the positional ones are
+    given); empty when the arguments do not bind even partially."""
+    import inspect
+
+    sig = inspect.signature(func)
+    try:
+        given = sig.bind_partial(*args, **kwargs).arguments
+    except TypeError:
+        return []
+    return [p.name for p in sig.parameters.values()
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in given]
+
+
+def missing_arguments(func, missing: Iterable[str], name: str) -> MissingArgumentError:
+    """The MissingArgumentError for a call of ``func`` (named ``name`` as the user types it,
+    ``il.economics.zyphra_bill``) without the required arguments ``missing``: each named with
+    what it is (its docstring's ``Parameters`` entry, else :data:`ARGUMENT_HINTS`), then the
+    call as its docstring's example makes it, where there is one."""
+    missing = list(missing)
+    notes = _parameter_notes(func.__doc__)
+    short = name.rsplit(".", 1)[-1]
+    parts = []
+    for arg in missing:
+        what, how = _hint(name, arg)
+        said = [notes.get(arg) or what, how]
+        said = "; ".join(x for x in said if x)
+        parts.append(f"{arg!r}: {said}" if said else repr(arg))
+    if len(missing) == 1:
+        head = f"{name}() is missing its required argument {parts[0]}"
+    else:
+        head = f"{name}() is missing {len(missing)} required arguments: {'; '.join(parts)}"
+    example = _example_call(func.__doc__, short, name)
+    tail = f". For example: {example}" if example else f". See help({name})"
+    return MissingArgumentError(head + tail)
+
+
 def name_keywords_of(namespace: dict, names: Iterable[str], public: str = "") -> None:
-    """Wrap the plain functions among ``names`` in ``namespace`` (a package's globals) that take
-    no ``**kwargs`` with :func:`named_keywords`, so that the package's public calls name a
-    misspelt keyword; the defining modules keep the plain functions for internal callers.
+    """Wrap the plain functions among ``names`` in ``namespace`` (a package's globals) with
+    :func:`named_keywords`, so that the package's public calls name a misspelt keyword (those
+    without ``**kwargs``; the others check their keywords themselves) and a missing argument
+    (all of them); the defining modules keep the plain functions for internal callers.
     ``public`` is the package as a user types it (``il.reliability``): the message's call name."""
     import inspect
 
     for n in names:
         f = namespace.get(n)
         if not inspect.isfunction(f) or hasattr(f, "__wrapped__"):
-            continue
-        if any(p.kind == p.VAR_KEYWORD for p in inspect.signature(f).parameters.values()):
             continue
         namespace[n] = named_keywords(f, name=f"{public}.{n}" if public else None)
 

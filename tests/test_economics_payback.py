@@ -29,10 +29,26 @@ def test_payback_band_keeps_never_as_inf():
     assert b.p50 == 3.0 and math.isinf(b.p95)
     assert all(math.isinf(x) for x in E.payback_band([math.inf] * 4).as_dict().values())
     finite = np.array([0.5, 1.5, 2.5, 4.0])
-    assert E.payback_band(finite) == E.band(finite)          # no never-repaid draw: the usual band
+    b = E.payback_band(finite)                                # no never-repaid draw: the usual band's figures
+    assert (b.as_dict(), b.n) == (E.band(finite).as_dict(), E.band(finite).n) and isinstance(b, il.economics.Band)
     for bad in ([], [1.0, float("nan")], [-1.0, 2.0], [[1.0, 2.0]]):
         with pytest.raises(ValidationError, match="paybacks"):
             E.payback_band(bad)
+
+
+def test_payback_band_prints_never_for_inf_and_keeps_inf_in_the_fields():
+    # session 38: print(payback_band(...)) showed 'inf' where every other payback printout says
+    # "never" (_repr.NOT_REPAID)
+    b = E.payback_band([1.0, 2.0, 3.0, math.inf])
+    text = str(b)
+    assert text.splitlines()[0] == "PaybackBand: 2.500 (1.150 to never) years"
+    assert "inf" not in text.replace("(the field is inf)", "")
+    assert re.search(r"^  p95   never$", text, re.M) and re.search(r"^  p5    1\.15 years$", text, re.M)
+    assert f"never: {il._repr.NOT_REPAID} (the field is inf)" in text
+    assert (b.p95, b.mean) == (math.inf, math.inf)
+    assert str(E.payback_band([math.inf] * 3)).splitlines()[0] == "PaybackBand: never"
+    repaid = str(E.payback_band([1.0, 2.0, 3.0]))
+    assert repaid.splitlines()[0] == "PaybackBand: 2.000 (1.100 to 2.900) years" and "never" not in repaid
 
 
 def test_deal_payback_is_inf_where_the_median_draw_is_never_repaid():

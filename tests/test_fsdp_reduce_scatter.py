@@ -106,3 +106,17 @@ def test_the_term_adds_to_the_total_with_its_reserve():
     # the reserve counts the buffer like every other tensor
     assert rs > 0
     assert m["allocator_reserve"] == pytest.approx(fixed + frac * tensors, rel=1e-12)
+
+
+def test_the_reduce_scatter_input_checks_fsdp_impl_without_computing_the_reduce_bytes():
+    # session 38: fsdp_reduce_scatter_bytes called zero3_reduce_bytes only for its check and threw
+    # the result away; a Megatron-FSDP stack's buffer is 0 whatever the reduce bytes
+    from infra_lab.errors import UnknownNameError
+    from infra_lab.memory.training import fsdp_reduce_scatter_bytes, zero3_reduce_bytes
+
+    assert fsdp_reduce_scatter_bytes({}, "megatron") == 0.0          # read no stack parameter
+    tt = il.stacks.params("torchtitan-cuda")
+    assert fsdp_reduce_scatter_bytes(tt) == zero3_reduce_bytes(tt) == 4.0
+    for call in (fsdp_reduce_scatter_bytes, zero3_reduce_bytes):
+        with pytest.raises(UnknownNameError, match=r"^unknown parallelism\.fsdp_impl 'deepspeed'"):
+            call(tt, "deepspeed")

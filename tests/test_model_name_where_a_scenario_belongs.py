@@ -32,3 +32,21 @@ def test_the_memory_calls_take_a_shipped_name_as_il_estimate_does():
     assert il.memory.fits("zaya1-ibm-mi300x") == il.memory.fits(sc)
     with pytest.raises(ValidationError, match=r"scenario = 'zaya1-ibm-mi300': .*did you mean 'zaya1-ibm-mi300x'"):
         il.memory.training_memory("zaya1-ibm-mi300")
+
+
+@pytest.mark.parametrize(("typed", "preset"), [("llama3-70b", "llama3-70b"), ("Llama3.1-405B", "llama3.1-405b")])
+def test_load_scenario_of_a_model_name_says_it_is_a_model_and_how_to_build_one(typed, preset):
+    # session 38: il.load_scenario('llama3-70b') said only "unknown scenario ... Valid: <4 shipped>"
+    with pytest.raises(il.errors.UnknownNameError) as e:
+        il.load_scenario(typed)
+    msg = str(e.value)
+    assert msg.startswith(f"unknown scenario {typed!r}: {typed!r} is a model (il.models.get), not a scenario")
+    call = f"il.load_scenario('zaya1-ibm-mi300x').replace(model={{'preset': {preset!r}}})"
+    assert call in msg and "shipped scenarios: " in msg
+    assert eval(call, {"il": il}).model == {"preset": preset}     # noqa: S307 - the call the message shows runs
+
+
+def test_a_model_alias_that_starts_a_shipped_name_keeps_the_nearest_scenario_hint():
+    # 'zaya1' is zaya1-base's alias and the start of two shipped scenarios' names
+    with pytest.raises(il.errors.UnknownNameError, match=r"^unknown scenario 'zaya1'\. Did you mean 'zaya1-"):
+        il.load_scenario("zaya1")

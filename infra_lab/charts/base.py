@@ -8,7 +8,7 @@ import uuid
 import altair as alt
 
 __all__ = ["setup_offline", "ChartPane", "vega_bundle_js", "VENDOR_COLORS", "vendor_color", "accelerator_scale",
-           "require_columns", "require_rows", "to_altair_data", "field"]
+           "require_columns", "require_rows", "to_altair_data", "field", "signed_tooltip"]
 
 VENDOR_COLORS = {"AMD": "#ED1C24", "NVIDIA": "#76B900", "Intel": "#0071C5"}
 """Vendor colours used across charts (AMD red, NVIDIA green)."""
@@ -197,6 +197,22 @@ def gpus_tooltip() -> alt.Tooltip:
     """The tooltip line for a GPU count (the ``gpus`` column): titled "GPUs", a whole number
     with thousands separators. The one definition every chart with a ``gpus`` column uses."""
     return alt.Tooltip("gpus:Q", title="GPUs", format=",d")
+
+
+def signed_tooltip(data, column: str, title: str, decimals: int = 1):
+    """``(data with a text column, the tooltip line that shows it)`` for a signed figure such as
+    an error [%]: the text is :func:`infra_lab.printout.signed`'s (``'+12.3'``, ``'-4.0'``, and
+    a value that rounds to zero reads ``'0.0'``), where Vega-Lite's ``"+.1f"`` format printed
+    ``'+0.0'`` for 0 and ``'-0.0'`` for -0.0004. The column is ``"<column> (signed text)"``; a
+    null stays null."""
+    import polars as pl
+
+    from .._repr import signed
+
+    name = f"{column} (signed text)"
+    text = [None if v is None else signed(v, decimals) for v in data[column].to_list()]
+    data = data.with_columns(pl.Series(name, text, dtype=pl.String))
+    return data, alt.Tooltip(field=field(name), type="nominal", title=title)
 
 
 def unit_of(title: str) -> str:

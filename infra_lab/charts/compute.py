@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import altair as alt
 
-from .base import accelerator_scale, field, require_columns, require_rows, to_altair_data
+from .base import (
+    accelerator_scale,
+    field,
+    require_columns,
+    require_rows,
+    signed_tooltip,
+    to_altair_data,
+)
 
 __all__ = ["roofline_chart", "gemm_efficiency_heatmap", "memory_stacked_bars", "largest_model_chart",
            "gemm_validation_chart", "compute_validation_chart", "efficiency_lines_chart"]
@@ -170,6 +177,10 @@ def gemm_validation_chart(df, title: str = "GEMM model vs published max-achievab
         pl.when(pl.col("fitted")).then(pl.lit("fitted")).otherwise(pl.lit("check")).alias("role")
     ).select(*shown, "role"))
     lo, hi = 0.0, float(max(data["published_tflops"].max(), data["predicted_tflops"].max())) * 1.05
+    err_tip = []
+    if "error_pct" in shown:
+        data, tip = signed_tooltip(data, "error_pct", "error [%]")
+        err_tip = [tip]
     diag = alt.Chart(pl.DataFrame({"x": [lo, hi], "y": [lo, hi]})).mark_line(
         color="gray", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
     pts = alt.Chart(data).mark_point(filled=True, size=90).encode(
@@ -182,7 +193,7 @@ def gemm_validation_chart(df, title: str = "GEMM model vs published max-achievab
         + [alt.Tooltip(f"{c}:Q", title=f"{c.upper()} [elements]", format=",d") for c in ("m", "n", "k") if c in shown]
         + [alt.Tooltip("published_tflops:Q", title="published [TFLOP/s]", format=",.1f"),
            alt.Tooltip("predicted_tflops:Q", title="predicted [TFLOP/s]", format=",.1f")]
-        + ([alt.Tooltip("error_pct:Q", title="error [%]", format="+.1f")] if "error_pct" in shown else []))
+        + err_tip)
     return (diag + pts).properties(width=380, height=340, title=title)
 
 
@@ -202,6 +213,7 @@ def compute_validation_chart(df, title: str = "Compute model vs published kernel
     data = to_altair_data(df.select("case", "kind", "accelerator", "role", "measured", "predicted",
                                     "unit", "error_pct"))
     require_rows(data, "compute_validation_chart")
+    data, err_tip = signed_tooltip(data, "error_pct", "error [%]")
     lo = float(min(data["measured"].min(), data["predicted"].min())) * 0.8
     hi = float(max(data["measured"].max(), data["predicted"].max())) * 1.25
     diag = alt.Chart(pl.DataFrame({"x": [lo, hi], "y": [lo, hi]})).mark_line(
@@ -214,8 +226,7 @@ def compute_validation_chart(df, title: str = "Compute model vs published kernel
         shape=alt.Shape("accelerator:N", title="accelerator"),
         tooltip=["case", "accelerator", "role", "unit",
                  alt.Tooltip("measured:Q", title="measured [TFLOP/s, or µs for casts]", format=",.1f"),
-                 alt.Tooltip("predicted:Q", title="predicted [same unit]", format=",.1f"),
-                 alt.Tooltip("error_pct:Q", title="error [%]", format="+.1f")])
+                 alt.Tooltip("predicted:Q", title="predicted [same unit]", format=",.1f"), err_tip])
     # the fill's meaning has no legend of its own: the subtitle states it (a reader saw filled and
     # hollow marks and nothing saying which were fitted)
     return (diag + pts).properties(width=420, height=360, title=alt.TitleParams(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from .base import field, gpus_tooltip, require_columns, to_altair_data
+from .base import field, gpus_tooltip, require_columns, signed_tooltip, to_altair_data
 
 __all__ = ["busbw_vs_size_chart", "scaling_chart", "routing_distribution_chart",
            "fabric_comparison_chart", "validation_chart"]
@@ -109,6 +109,7 @@ def validation_chart(df, title: str = "Model vs published nccl-tests / rccl-test
     shown = [c for c in cols if c in df.columns]   # the case, op and algorithm only where the frame has them
     data = to_altair_data(df.with_columns(series=pl.col("library").str.to_uppercase() + " " + pl.col("accelerator"))
                           .select(shown + ["series"]))
+    data, err_tip = signed_tooltip(data, "error_pct", "error [%]")
     band = alt.Chart(to_altair_data(pl.DataFrame({"lo": [-10.0], "hi": [10.0]}))).mark_rect(opacity=0.12).encode(
         y="lo:Q", y2="hi:Q")
     pts = alt.Chart(data).mark_point(size=45).encode(
@@ -120,6 +121,6 @@ def validation_chart(df, title: str = "Model vs published nccl-tests / rccl-test
         + ([alt.Tooltip("size_bytes:Q", title="size [bytes]", format=",.0f")] if "size_bytes" in shown else [])
         + [alt.Tooltip(f"{c}:Q", title=f"{c.split('_')[0]} busbw [GB/s]", format=".1f")
            for c in ("measured_GBps", "predicted_GBps") if c in shown]
-        + [alt.Tooltip("error_pct:Q", title="error [%]", format="+.1f"), "split"],
+        + [err_tip, "split"],
     )
     return alt.layer(band, pts).properties(title=title, width=560, height=300)

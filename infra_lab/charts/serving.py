@@ -6,7 +6,14 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from .base import accelerator_scale, field, require_columns, require_rows, to_altair_data
+from .base import (
+    accelerator_scale,
+    field,
+    require_columns,
+    require_rows,
+    signed_tooltip,
+    to_altair_data,
+)
 
 __all__ = ["serving_front_chart", "serving_breakdown_chart", "serving_parity_chart", "serving_cost_chart"]
 
@@ -96,7 +103,10 @@ def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_pe
     require_columns(df, ["id", "split", "accelerator", "engine", meas, pred], "serving_parity_chart")
     sub = df.filter(pl.col(meas).is_not_null() & pl.col(pred).is_not_null())
     require_rows(sub, "serving_parity_chart", f"no row has both {meas} and {pred}")
-    data = to_altair_data(sub)
+    data, err_tip = to_altair_data(sub), []
+    if f"{metric}_error_pct" in data.columns:
+        data, tip = signed_tooltip(data, f"{metric}_error_pct", "error [%]")
+        err_tip = [tip]
     lo = float(min(sub[meas].min(), sub[pred].min())) * 0.8
     hi = float(max(sub[meas].max(), sub[pred].max())) * 1.25
     xs = [lo * (hi / lo) ** (i / 24) for i in range(25)]
@@ -117,8 +127,7 @@ def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_pe
         tooltip=["id", "engine", "split",
                  alt.Tooltip(field=field(meas), type="quantitative", title=f"measured {name} [{unit}]", format=",.4g"),
                  alt.Tooltip(field=field(pred), type="quantitative", title=f"predicted {name} [{unit}]", format=",.4g"),
-                 alt.Tooltip(field=field(f"{metric}_error_pct"), type="quantitative", title="error [%]",
-                             format="+.1f")],
+                 *err_tip],
     )
     bands = f" (bands {', '.join(f'±{p:g} %' for p in sorted(pcts))})" if pcts else ""
     t = title or f"Predicted vs published: {name}{bands}"

@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 
 from ..errors import ValidationError
-from .base import require_columns, require_rows, to_altair_data
+from .base import require_columns, require_rows, signed_tooltip, to_altair_data
 
 __all__ = ["step_breakdown_chart", "parity_chart", "plan_scatter", "breakdown_frame", "band_coverage_chart",
            "communication_chart"]
@@ -118,6 +118,7 @@ def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time
                          "error_pct"], "parity_chart")
     data = to_altair_data(df)
     require_rows(data, "parity_chart")
+    data, err_tip = signed_tooltip(data, "error_pct", "error [%]")
     lo = float(min(data["measured_step_time_s"].min(), data["predicted_step_time_s"].min())) * 0.8
     hi = float(max(data["measured_step_time_s"].max(), data["predicted_step_time_s"].max())) * 1.25
     xs = [lo * (hi / lo) ** (i / 20) for i in range(21)]
@@ -138,7 +139,7 @@ def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time
         shape=alt.Shape("table:N", title="source table"),
         tooltip=["case", "split", alt.Tooltip("measured_step_time_s:Q", title="measured step time [s]", format=".2f"),
                  alt.Tooltip("predicted_step_time_s:Q", title="predicted step time [s]", format=".2f"),
-                 alt.Tooltip("error_pct:Q", format="+.1f", title="error [%]")],
+                 err_tip],
     )
     key = (f"dashed: predicted = measured; grey bands: within ±{STEP_TIME_BOUNDS_PCT['median']:g} % and "
            f"±{STEP_TIME_BOUNDS_PCT['worst']:g} %")   # the bands have no legend of their own
@@ -164,6 +165,7 @@ def band_coverage_chart(df: pl.DataFrame, title: str = "Measured throughput agai
     order = d.sort("measured")["id"].to_list()
     data = to_altair_data(d.select("id", "split", "band_low", "band_high", "measured", "nominal", "where",
                                    "edge_error_pct"))
+    data, edge_tip = signed_tooltip(data, "edge_error_pct", "nearest-edge error [%]")
     lo = float(min(d["band_low"].min(), d["measured"].min())) * 0.9
     hi = float(max(d["band_high"].max(), d["measured"].max())) * 1.1
     sx = alt.Scale(type="log", domain=[lo, hi])
@@ -180,7 +182,7 @@ def band_coverage_chart(df: pl.DataFrame, title: str = "Measured throughput agai
         tooltip=["id", "split", alt.Tooltip("measured:Q", format=".2f", title="measured ÷ nominal [-]"),
                  alt.Tooltip("band_low:Q", format=".2f", title="band low ÷ nominal [-]"),
                  alt.Tooltip("band_high:Q", format=".2f", title="band high ÷ nominal [-]"),
-                 alt.Tooltip("edge_error_pct:Q", format="+.1f", title="nearest-edge error [%]")])
+                 edge_tip])
     return (bar + tick + pts).properties(title=title, width=420, height=max(120, 14 * d.height))
 
 

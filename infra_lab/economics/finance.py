@@ -229,17 +229,27 @@ def payback_band(paybacks: Any):
 
     Returns
     -------
-    :class:`~infra_lab.economics.uncertainty.Band`
+    :class:`~infra_lab.economics.uncertainty.PaybackBand`, a Band whose printout says "never"
+    for an infinite figure (the field stays ``math.inf``), as the other payback printouts do
 
     Examples
     --------
     >>> import math
     >>> import infra_lab as il
     >>> b = il.economics.payback_band([1.0, 2.0, 3.0, math.inf])
-    >>> type(b).__name__, b.p5
-    ('Band', 1.15)
+    >>> type(b).__name__, b.p5, b.p95
+    ('PaybackBand', 1.15, inf)
+    >>> print(b)
+    PaybackBand: 2.500 (1.150 to never) years
+      p5    1.15 years
+      p50   2.5 years
+      p95   never
+      mean  never
+      n     4
+      never: the operating cash does not repay the outlay within the horizon (the field is inf)
+      (exact values: the attributes)
     """
-    from .uncertainty import Band, band, percentiles
+    from .uncertainty import PaybackBand, percentiles
 
     a = V.float_array("paybacks", paybacks)
     if a.ndim != 1 or a.size == 0 or np.isnan(a).any() or (a < 0).any():
@@ -247,14 +257,15 @@ def payback_band(paybacks: Any):
                               f"[years] (math.inf: never repaid; size {a.size}, shape {a.shape})")
     never = np.isinf(a)
     if not never.any():
-        return band(a)
+        p = percentiles(a)
+        return PaybackBand(p["p5"], p["p50"], p["p95"], p["mean"], int(a.size))
     top = float(a[~never].max()) if (~never).any() else 0.0
     # never -> one year beyond the longest payback: the order is kept and a percentile that
     # interpolates into the never-repaid draws lands above ``top`` (numpy's percentile of inf
     # gives NaN there)
     p = percentiles(np.where(never, top + 1.0, a))
     p5, p50, p95 = (p[k] if p[k] <= top else math.inf for k in ("p5", "p50", "p95"))
-    return Band(p5, p50, p95, math.inf, int(a.size))
+    return PaybackBand(p5, p50, p95, math.inf, int(a.size))
 
 
 def straight_line_value(capex_usd: float, age_years: float, life_years: float) -> float:

@@ -344,6 +344,32 @@ class Band(Printout):
         return {"p5": self.p5, "p50": self.p50, "p95": self.p95, "mean": self.mean}
 
 
+@dataclass(frozen=True)
+class PaybackBand(Band):
+    """A :class:`Band` of paybacks [years] (:func:`infra_lab.economics.payback_band`): a figure
+    never repaid stays ``math.inf`` in the fields and prints "never", with what that means
+    (:data:`infra_lab._repr.NOT_REPAID`), as the other payback printouts do."""
+
+    def _printout(self) -> str:
+        """The band in years, "never" for an infinite figure (said once what it means), over its
+        fields laid out as :func:`~infra_lab._repr.readable` lays them out."""
+        from .._repr import NOT_REPAID, band_text, value_text
+
+        def one(x: float) -> str:
+            return "never" if x == math.inf else value_text("payback_years", x)
+
+        ends = (self.p5, self.p50, self.p95)
+        title = ("never" if all(x == math.inf for x in ends)
+                 else f"{band_text(self.p50, self.p5, self.p95).replace('inf', 'never')} years")
+        rows = [("p5", one(self.p5)), ("p50", one(self.p50)), ("p95", one(self.p95)),
+                ("mean", one(self.mean)), ("n", f"{self.n:,}")]
+        lines = [f"{type(self).__name__}: {title}", *(f"  {a.ljust(4)}  {b}" for a, b in rows)]
+        if math.inf in (self.p5, self.p50, self.p95, self.mean):
+            lines.append(f"  never: {NOT_REPAID} (the field is inf)")
+        lines.append("  (exact values: the attributes)")
+        return "\n".join(lines)
+
+
 def band(samples: np.ndarray) -> Band:
     """:class:`Band` of samples (P5, P50, P95, mean).
 

@@ -30,7 +30,7 @@ import polars as pl
 from .. import _validate as V
 from .. import catalog
 from ..errors import InfraLabError, ValidationError, unknown
-from .training import TRAINING_DEFAULTS, _stack_on, training_memory
+from .training import TRAINING_DEFAULTS, _stack_on, training_memory, unknown_override
 
 LARGEST_BY = ("depth", "presets")
 """How :func:`largest_model` varies the model: ``"depth"`` (a published shape, its layer count
@@ -104,7 +104,7 @@ def _checked_overrides(overrides: dict) -> dict:
             raise ValidationError("accelerator: give the devices as largest_model's first argument "
                                   "(accelerators = [...]), not as an override")
         if k not in _OVERRIDES:
-            raise unknown("largest_model override", k, sorted(_OVERRIDES))
+            raise unknown_override(k, overrides[k], _OVERRIDES, "il.memory.largest_model()")
     return dict(overrides)
 
 

@@ -20,7 +20,7 @@ import polars as pl
 
 from .. import _validate as V
 from .. import catalog
-from ..errors import ValidationError, check_positive, unknown
+from ..errors import KEYWORD_SPELLINGS, ValidationError, check_positive, unknown, unknown_keyword
 from ..scenario import CP_ROTATE_METHODS, FSDP_IMPLS, RECOMPUTE
 from ..units import GiB
 from .activations import (
@@ -135,6 +135,25 @@ class _MemoryInputs:
                                             and tr.recompute_modules is None)
 
 
+def unknown_override(bad: str, value: Any, allowed, called: str):
+    """The UnknownNameError for an override ``bad`` = ``value`` that ``called`` (training_memory,
+    largest_model) does not take, in :func:`infra_lab.errors.unknown_keyword`'s words: a common
+    spelling first (mbs, micro_batch_size -> micro_batch: ``KEYWORD_SPELLINGS``), and for a key of
+    the scenario's [parallelism] or [training] table that is no override (tp, pp, global_batch
+    and its spelling gbs) how to change it on the scenario instead."""
+    from ..scenario.parallelism_table import ParallelismConfig
+    from ..scenario.training_table import TrainingConfig
+
+    key = next((k for k in (bad, *KEYWORD_SPELLINGS.get(bad, ()))
+                if k not in allowed and (k in ParallelismConfig.KEYS or k in TrainingConfig.KEYS)), None)
+    note = None
+    if key is not None and bad not in allowed and not any(k in allowed for k in KEYWORD_SPELLINGS.get(bad, ())):
+        table = "parallelism" if key in ParallelismConfig.KEYS else "training"
+        note = (f"{key} is the scenario's [{table}] key, not an override: "
+                f"sc.replace({table}={{{key!r}: {value!r}}})")
+    return unknown_keyword(bad, sorted(allowed), called, note=note, suggest=note is None)
+
+
 def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
     """:func:`training_memory`'s overrides applied to the scenario and checked (the errors name
     the field, the value and what is allowed); ``None`` overrides take the stack's values."""
@@ -150,7 +169,7 @@ def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
                                         "pipeline_rank"}
     for k, v in overrides.items():
         if k not in allowed:
-            raise unknown("training_memory override", k, sorted(allowed))
+            raise unknown_override(k, v, allowed, "il.memory.training_memory()")
         o[k] = v
     for k in ("flash_attention", "dropout", "include_embeddings"):   # bool("false") was True
         if o[k] is not None:
@@ -268,6 +287,13 @@ def expert_data_parallel(tp: int, cp: int, dp: int, ep: int, etp: int) -> int:
     return tp * cp * dp // (ep * etp)
 
 
+def _check_fsdp_impl(fsdp_impl: object) -> None:
+    """Refuse an ``fsdp_impl`` that is not one of :data:`FSDP_IMPLS`, naming the field
+    (``parallelism.fsdp_impl``) and the valid names: the one check of the FSDP calls below."""
+    if fsdp_impl not in FSDP_IMPLS:
+        raise unknown("parallelism.fsdp_impl", fsdp_impl, FSDP_IMPLS)
+
+
 def zero3_reduce_bytes(stack_params: dict, fsdp_impl: str = "torch") -> float:
     """Bytes per element of the gradients a ZeRO-3 / FSDP per-layer reduce-scatter sends
     [bytes/param], the one owner for the step time (the reduce-scatter's bytes) and the memory
@@ -289,8 +315,7 @@ def zero3_reduce_bytes(stack_params: dict, fsdp_impl: str = "torch") -> float:
     >>> zero3_reduce_bytes(il.stacks.params("megatron-core-cuda"), "megatron")
     4.0
     """
-    if fsdp_impl not in FSDP_IMPLS:
-        raise unknown("parallelism.fsdp_impl", fsdp_impl, FSDP_IMPLS)
+    _check_fsdp_impl(fsdp_impl)
     key = "grad_reduce_bytes" if fsdp_impl == "megatron" else "fsdp_reduce_dtype_bytes"
     return float(stack_params[key])
 
@@ -313,8 +338,8 @@ def fsdp_reduce_scatter_bytes(stack_params: dict, fsdp_impl: str = "torch") -> f
     >>> fsdp_reduce_scatter_bytes(il.stacks.params("megatron-core-cuda"), "megatron")
     0.0
     """
-    held = zero3_reduce_bytes(stack_params, fsdp_impl)   # its check names a wrong fsdp_impl
-    return 0.0 if fsdp_impl == "megatron" else held
+    _check_fsdp_impl(fsdp_impl)
+    return 0.0 if fsdp_impl == "megatron" else zero3_reduce_bytes(stack_params, fsdp_impl)
 
 
 def fsdp_gather_bytes(weight_bytes: float, precision: str, fsdp_float8_all_gather: bool = False) -> float:
@@ -371,8 +396,7 @@ def fsdp_grad_queue_params(stack_params: dict, fsdp_impl: str = "torch") -> floa
     >>> fsdp_grad_queue_params(il.stacks.params("megatron-core-cuda"), "megatron")
     1000000000.0
     """
-    if fsdp_impl not in FSDP_IMPLS:
-        raise unknown("parallelism.fsdp_impl", fsdp_impl, FSDP_IMPLS)
+    _check_fsdp_impl(fsdp_impl)
     return float(stack_params["megatron_fsdp_rs_queue_params"]) if fsdp_impl == "megatron" else 0.0
 
 

@@ -11,7 +11,15 @@ from typing import Any
 from ..errors import ValidationError, named_keywords, unknown
 from .core import Scenario
 from .files import FILE_SUFFIXES
-from .shipped import SCENARIO_DIR, _beside_file, _shipped_name, _source_hint, list_scenarios
+from .shipped import (
+    SCENARIO_DIR,
+    _beside_file,
+    _model_name,
+    _shipped_name,
+    _source_hint,
+    list_scenarios,
+    model_note,
+)
 
 
 @named_keywords(name="il.load_scenario")
@@ -29,7 +37,8 @@ def load_scenario(name: str, *, check_plan: bool = True) -> Scenario:
     Raises
     ------
     UnknownNameError : a name that is neither a shipped scenario nor a file (with the nearest
-        shipped names, :func:`infra_lab.list_scenarios`)
+        shipped names, :func:`infra_lab.list_scenarios`; for a model preset's name, that it is
+        a model and how to put it in a scenario)
 
     Examples
     --------
@@ -54,6 +63,9 @@ def load_scenario(name: str, *, check_plan: bool = True) -> Scenario:
         beside = _beside_file(name)
         if beside is not None:
             raise type(err)(f"{err}. A file {beside!r} is here: did you mean {beside!r}?")
+        model = _model_name(name)
+        if model is not None:   # a model preset ("llama3-70b"): say so, and how to put it in a scenario
+            raise type(err)(f"unknown scenario {name!r}: {model_note(name, model)}")
         raise err
     return Scenario.from_toml(SCENARIO_DIR / f"{match}.toml", check_plan=check_plan)
 

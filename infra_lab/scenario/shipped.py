@@ -46,12 +46,22 @@ def _beside_file(value: Any) -> str | None:
 
 def _model_name(value: Any) -> str | None:
     """The model preset ``value`` names (case-insensitive; :func:`infra_lab.models.preset_names`),
-    else None."""
+    else None. A declared alias is not read as a model here: 'zaya1' (zaya1-base's alias) is
+    more likely a shortened shipped scenario, which the nearest-name hint names."""
     if not isinstance(value, str) or os.sep in value:
         return None
     from ..models import preset_names
 
     return {n.lower(): n for n in preset_names()}.get(value.lower())
+
+
+def model_note(value: Any, model: str) -> str:
+    """What to do with ``value``, the name of model preset ``model``, given where a scenario
+    belongs: a scenario puts a model on a cluster, and the call that builds one for it."""
+    return (f"{value!r} is a model (il.models.get), not a scenario: a scenario puts a model on a cluster "
+            f"with a training or serving setup, e.g. il.load_scenario('zaya1-ibm-mi300x').replace(model="
+            f"{{'preset': {model!r}}}) (ZAYA1's training cluster and plan; 'maia-class-serving-mi300x' to serve it), "
+            f"or a dict or .toml file with the tables (shipped scenarios: {', '.join(list_scenarios())})")
 
 
 def _source_hint(value: Any) -> str:
@@ -66,10 +76,7 @@ def _source_hint(value: Any) -> str:
         return f"; a file {beside!r} is here: did you mean {beside!r}?"
     model = _model_name(value)
     if model is not None:    # a model preset where a scenario belongs ("llama3-70b")
-        return (f"; {value!r} is a model (il.models.get), not a scenario: a scenario puts a model on a cluster "
-                f"with a training or serving setup, e.g. il.load_scenario('zaya1-ibm-mi300x').replace(model="
-                f"{{'preset': {model!r}}}) (ZAYA1's training cluster and plan; 'maia-class-serving-mi300x' to serve it), or a dict or .toml file with the tables "
-                f"(shipped scenarios: {', '.join(list_scenarios())})")
+        return f"; {model_note(value, model)}"
     near = nearest(str(value), list_scenarios())
     hint = f"did you mean {', '.join(repr(x) for x in near)}? " if near else ""
     return (f"; a path must name an existing .toml file (or .json; Scenario.from_toml); a shipped scenario is "

@@ -56,9 +56,11 @@ class Estimate(Printout):
     model_flops_per_step : FLOPs of one step under :data:`MFU_CONVENTION` [FLOP]
     gpus : GPUs in the cluster
     nic_busy_fraction : share of the step time during which collectives that cross
-        scale-up domains run (their raw time, overlapped or not) [-]. A time share, not link
-        utilization: a collective paced by latency or by the scale-up hop counts in full
-        although its NICs are not saturated
+        scale-up domains run [-]: expert-parallel, pipeline and data-parallel ones at their raw
+        time (overlapped or not), tensor- and context-parallel ones at the time the step exposes
+        (the model has no separate raw time for them; :func:`infra_lab.training.collectives_by_dimension`
+        lists each part). A time share, not link utilization: a collective paced by latency or
+        by the scale-up hop counts in full although its NICs are not saturated
     dp_comm_raw_s : raw data-parallel collective time of the slowest stage per step,
         before any overlap [s]
     checkpoint_bytes : one full checkpoint: weights + optimizer states of all parameters [bytes]
