@@ -608,3 +608,18 @@ def test_scaleup_bandwidth_refuses_groups_the_domain_does_not_hold():
         with pytest.raises(il.ValidationError, match="scale-up domain of 8"):
             mi.bandwidth_Bps(bad)
     assert mi.bandwidth_Bps(8.0) == mi.bandwidth_Bps(8)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fluid_completion_agrees_with_the_event_loop_reference(seed):
+    """The fluid simulation (finish times re-solved as flows end) against its plain event-loop
+    reference, on random instances with random sizes (some zero)."""
+    rng = np.random.default_rng(300 + seed)
+    ptr, links, w, cap = random_instance(rng, F_=int(rng.integers(1, 40)), L=int(rng.integers(1, 16)))
+    nbytes = rng.uniform(0.0, 50.0, len(ptr) - 1) * (rng.uniform(size=len(ptr) - 1) > 0.1)
+    fk, dk, rk = K.fluid_completion(ptr, links, w, cap, nbytes)
+    fr, dr, rr = K.fluid_completion_reference(ptr, links, w, cap, nbytes)
+    assert fk == pytest.approx(fr, rel=1e-9, abs=1e-12)
+    assert dk == pytest.approx(dr, rel=1e-9, abs=1e-12)
+    assert rk == rr
+    assert dk == pytest.approx(nbytes, rel=1e-9, abs=1e-12)     # every flow crosses a link of capacity > 0

@@ -1,4 +1,5 @@
-"""Numba kernels, one module per domain, each with a plain-Python reference beside it.
+"""Numba kernels, one module per domain. docs/ARCHITECTURE.md "Kernels and their references"
+lists each kernel with its separately written plain-Python reference and agreement test.
 
 Cache guard. The kernels compile with ``@njit(cache=True)``; numba keys each cached
 function on its OWN source file, not on the njit functions it calls from other modules.

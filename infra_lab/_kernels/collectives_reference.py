@@ -397,6 +397,22 @@ def collective_reference(p, op, algo, size, n, k) -> tuple[float, str | None, st
     return t, algo, pr if math.isfinite(t) else None
 
 
+
+def fastest_reference(p, op, size, n, k) -> tuple[float, str | None, str | None]:
+    """Reference of ``fastest_collective``: the quickest (algorithm, protocol) pair the hardware
+    runs, whatever the library's tuner would pick: the smallest :func:`cost_s` over every pair
+    (time [s], algorithm, protocol). Nothing is launched for one rank, nor for zero bytes except
+    a send/recv's handshake."""
+    if n <= 1 or (size <= 0 and op != "send_recv"):
+        return 0.0, None, None
+    best = (math.inf, None, None)
+    for algo in ALGOS:
+        for proto in PROTOS:
+            t = cost_s(p, op, algo, proto, size, n, k)
+            if t < best[0]:
+                best = (t, algo, proto)
+    return best
+
 # ---------------------------------------------------------------------------------------
 # The serving engines' own TP all-reduce, from the rule as recorded (a row of
 # data/serving/engine_allreduce.csv as a dict) rather than the kernel's rule vector

@@ -416,3 +416,47 @@ def link_loads_reference(ptr, links, w, nbytes, n_links):
         for e in range(ptr[f], ptr[f + 1]):
             out[int(links[e])] += float(w[e]) * float(nbytes[f])
     return np.array(out)
+
+
+def fluid_completion_reference(ptr, links, w, cap, nbytes):
+    """Plain-Python fluid simulation of :func:`fluid_completion` (same arguments and outputs),
+    written as an event loop: the flows still sending share the links by max-min fairness
+    (:func:`maxmin_rates_reference` on the sub-problem of those flows alone); time advances to
+    the first of them to finish, whose bytes are all delivered; repeat until every flow is
+    done or the rest cannot move (rate 0: they keep what they delivered and a finish time of 0).
+    A flow finishes with the earliest when its remaining bytes at that instant are within
+    1e-9 of its size (rounding of the shared advance)."""
+    sizes = [float(x) for x in nbytes]
+    paths = [[(int(links[e]), float(w[e])) for e in range(ptr[f], ptr[f + 1])] for f in range(len(sizes))]
+    remaining = list(sizes)
+    delivered = [0.0] * len(sizes)
+    finish = [0.0] * len(sizes)
+    sending = [f for f in range(len(sizes)) if sizes[f] > 0.0]
+    now, rounds = 0.0, 0
+    while sending:
+        sub_ptr, sub_links, sub_w = [0], [], []
+        for f in sending:
+            sub_links += [link for link, _ in paths[f]]
+            sub_w += [wt for _, wt in paths[f]]
+            sub_ptr.append(len(sub_links))
+        rates = maxmin_rates_reference(np.array(sub_ptr), np.array(sub_links, dtype=np.int64),
+                                       np.array(sub_w), cap)
+        moving = [(remaining[f] / r, f, r) for f, r in zip(sending, rates, strict=True) if r > 0.0]
+        if not moving or min(moving)[0] == math.inf:
+            break
+        step = min(moving)[0]
+        now += step
+        rounds += 1
+        still = []
+        for f, r in zip(sending, rates, strict=True):
+            sent = r * step
+            if remaining[f] - sent <= 1e-9 * sizes[f]:
+                delivered[f] += remaining[f]
+                remaining[f] = 0.0
+                finish[f] = now
+            else:
+                delivered[f] += sent
+                remaining[f] -= sent
+                still.append(f)
+        sending = still
+    return np.array(finish), np.array(delivered), rounds

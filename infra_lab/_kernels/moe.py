@@ -4,9 +4,11 @@ Each token picks ``top_k`` distinct experts uniformly at random (a router balanc
 average, e.g. by an auxiliary loss or bias, so only sampling noise remains); expert e lives
 on rank ``e // (experts / ep)``. The kernel draws the choices with a partial Fisher-Yates
 shuffle (uniform k-subsets whatever the starting order) and returns, per trial, the busiest
-rank's load over the mean load. Its independent reference is the closed form in
-:func:`infra_lab.compute.moe.moe_load_imbalance` (``method="normal"``); they agree
-statistically, not draw by draw. :func:`busiest_rank_experts_kernel` counts the distinct
+rank's load over the mean load. Its independent reference on small cases is the exact
+expectation :func:`busiest_rank_ratio_reference` (every routing's load vector, convolved token
+by token); at large token counts the normal closed form of
+:func:`infra_lab.compute.moe.moe_load_imbalance` (``method="normal"``) approximates it. They
+agree statistically, not draw by draw. :func:`busiest_rank_experts_kernel` counts the distinct
 experts of the rank holding the most of them (also under group-limited routing); its
 independent reference, without a group limit, is the exact sum of
 :func:`infra_lab.compute.moe.moe_busiest_rank_experts` (``method="exact"``).
@@ -189,3 +191,33 @@ def busiest_rank_experts_mt_kernel(experts, top_k, ep, groups, group_topk, max_t
                         best[tr] = count[tr, q]
             tot += best[tr]
         out[t] = tot / trials
+
+
+def busiest_rank_ratio_reference(tokens, experts, top_k, ep):
+    """Exact E[max_r L_r] / E[L_r] [-] that :func:`busiest_rank_ratio_kernel`'s trials sample
+    (plain Python, for small cases): one token's k distinct experts are each of the C(E, k)
+    subsets with equal chance, giving a distribution of how many land on each rank; the load
+    vector's distribution after ``tokens`` tokens is that distribution convolved ``tokens``
+    times (a dict over load vectors), and the expectation of its maximum is summed over it."""
+    from collections import Counter
+    from itertools import combinations
+    from math import comb
+
+    per_rank = experts // ep
+    one = Counter()
+    for subset in combinations(range(experts), top_k):
+        counts = [0] * ep
+        for e in subset:
+            counts[e // per_rank] += 1
+        one[tuple(counts)] += 1
+    total = comb(experts, top_k)
+    dist = {tuple([0] * ep): 1.0}
+    for _ in range(tokens):
+        nxt: dict[tuple, float] = {}
+        for loads, p in dist.items():
+            for counts, c in one.items():
+                key = tuple(a + b for a, b in zip(loads, counts, strict=True))
+                nxt[key] = nxt.get(key, 0.0) + p * c / total
+        dist = nxt
+    mean = tokens * top_k / ep
+    return sum(p * max(loads) for loads, p in dist.items()) / mean
