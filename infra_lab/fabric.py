@@ -46,7 +46,7 @@ import numpy as np
 from . import _validate as V
 from . import catalog
 from ._repr import Printout
-from .errors import NicFeatureWarning, ValidationError, check_positive, unknown
+from .errors import NicFeatureWarning, ValidationError, check_positive, unknown, user_stacklevel
 from .scenario import HardwareConfig, as_hardware
 
 CONSTANTS_FILE = catalog.DATA_DIR / "network_constants.csv"
@@ -1024,7 +1024,7 @@ def route(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int =
     if routing == "spray":
         note = spray_note(fab)
         if note:
-            warnings.warn(note, NicFeatureWarning, stacklevel=2)
+            warnings.warn(note, NicFeatureWarning, stacklevel=user_stacklevel())
     return _route(flows, fab, routing, seed, qps, explicit_spray=explicit_spray)
 
 

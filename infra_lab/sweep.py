@@ -656,3 +656,6 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+# inspect.signature(il.sweep) (tab completion, help, the contract-keywords test) reads the
+# function's parameters whichever of the two il.sweep is
+__signature__ = __import__("inspect").signature(sweep)

@@ -583,3 +583,18 @@ def test_a_public_calls_warning_still_points_at_the_users_line():
     where = {w.category.__name__: (Path(w.filename).name, w.lineno) for w in caught}
     assert where["ScheduleSupportWarning"] == (Path(__file__).name, line_estimate), where
     assert where["NodeSizeWarning"] == (Path(__file__).name, line_collective), where
+
+
+def test_no_warning_in_the_package_counts_a_fixed_number_of_frames():
+    """A fixed ``stacklevel=2`` points at the caller only while the function is called from the
+    user's code: reached through another public call or named_keywords' frame it names a line
+    of the package (il.fabric.route's spraying warning did, through simulate_step; il.search's
+    and il.serve_search's empty-result warnings would have once wrapped). Every warning in the
+    package counts to the user's frame with errors.user_stacklevel()."""
+    import re
+
+    pkg = Path(il.__file__).parent
+    fixed = [f"{p.relative_to(pkg.parent)}:{i}" for p in sorted(pkg.rglob("*.py"))
+             for i, line in enumerate(p.read_text().splitlines(), 1)
+             if re.search(r"stacklevel\s*=\s*\d", line)]
+    assert fixed == [], fixed

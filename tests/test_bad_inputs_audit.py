@@ -227,11 +227,13 @@ def test_cli_refuses_an_absurd_and_a_negative_size():
 # 9 ------------------------------------------------------------ empty results say why
 def test_empty_search_says_why():
     d = {**BASE, "model": {"preset": "llama3.1-405b"}, "hardware": {**HW, "nodes": 1}}
-    with pytest.warns(EmptyResultWarning, match=r"smallest needs [0-9.]+ GB per GPU, the MI300X exposes 206.1 GB"):
+    with pytest.warns(EmptyResultWarning, match=r"smallest needs [0-9.]+ GB per GPU, the MI300X exposes 206.1 GB") as w:
         df = il.search(d)
     assert df.height == 0 and "tokens_per_s" in df.columns          # the contract: an empty frame
-    with pytest.warns(EmptyResultWarning, match=r"max_tpot_s = 1e-06: the smallest TPOT"):
+    assert [r.filename for r in w] == [__file__]                      # the warning names the user's line
+    with pytest.warns(EmptyResultWarning, match=r"max_tpot_s = 1e-06: the smallest TPOT") as w:
         assert il.serve_search(SERVE, max_tpot_s=1e-6).height == 0
+    assert [r.filename for r in w] == [__file__]
     with warnings.catch_warnings():                                   # a non-empty result: silent
         warnings.simplefilter("error", EmptyResultWarning)
         assert il.serve_search(SERVE, top=1).height == 1

@@ -84,8 +84,8 @@ def _unresolved(text: str) -> list[str]:
         head, *rest = dotted.split(".")
         if head not in modules or dotted.endswith(FILE_SUFFIXES) or rest[0] in keys:
             continue
-        # through the package first: importing infra_lab.sweep before il.sweep is read would make
-        # il.sweep the (callable) module, whose signature the contract test then cannot read
+        # through the package first, as a user reads the name (il.sweep is the function until
+        # infra_lab.sweep is imported, then the callable module carrying the same signature)
         obj = getattr(infra_lab, head, None) or importlib.import_module(f"infra_lab.{head}")
         for part in rest:
             if hasattr(obj, part):

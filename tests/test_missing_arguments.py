@@ -43,7 +43,8 @@ def test_the_sweep_covers_the_public_calls():
     names = {n for n, _ in CALLS}
     assert len(CALLS) > 100
     assert {"il.estimate", "il.load_scenario", "il.economics.zyphra_bill", "il.economics.payback_band",
-            "il.memory.training_memory", "il.reliability.simulate", "il.expansion.evaluate"} <= names
+            "il.memory.training_memory", "il.reliability.simulate", "il.expansion.evaluate",
+            "il.search", "il.serve_search"} <= names
 
 
 @pytest.mark.parametrize(("name", "f"), [c for c in CALLS if _required(c[1])], ids=lambda c: c if isinstance(c, str) else "")

@@ -376,3 +376,14 @@ def test_a_grid_that_is_not_a_mapping_is_refused_naming_its_value(grid, shown):
 def test_a_grid_value_that_is_an_object_is_named_with_its_type():
     with pytest.raises(ValidationError, match=r"grid\['x'\] contains \(1, 2\) \(a tuple\): grid values must be"):
         il.sweep(lambda x: {"y": 1}, {"x": [(1, 2)]}, progress=False)
+
+
+def test_sweep_signature_does_not_depend_on_import_order():
+    """``import infra_lab.sweep`` before ``il.sweep`` is read makes il.sweep the callable module;
+    its signature (help, tab completion, keyword checks) must still be the function's."""
+    code = ("import inspect, infra_lab.sweep, infra_lab as il; "
+            "assert il.sweep is infra_lab.sweep, 'expected the module'; "
+            "print(inspect.signature(il.sweep) == inspect.signature(il.sweep.sweep), "
+            "list(inspect.signature(il.sweep).parameters)[:2])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "['fn',", "'grid']"], out.stdout + out.stderr

@@ -79,12 +79,14 @@ def test_spraying_over_a_nic_no_source_says_sprays_is_flagged():
     from infra_lab.errors import NicFeatureWarning
 
     fl, hw = _ring("ConnectX-7-NDR")
-    with pytest.warns(NicFeatureWarning, match=r"'ConnectX-7-NDR': no source in data/nics.csv claims it sprays"):
+    with pytest.warns(NicFeatureWarning, match=r"'ConnectX-7-NDR': no source in data/nics.csv claims it sprays") as w1:
         sprayed = il.fabric.simulate_step(fl, hw, "spray")
-    with pytest.warns(NicFeatureWarning, match="Pollara-400"):     # the NICs that do are named
+    with pytest.warns(NicFeatureWarning, match="Pollara-400") as w2:     # the NICs that do are named
         il.fabric.route(fl, hw, "spray")
-    with pytest.warns(NicFeatureWarning):
+    with pytest.warns(NicFeatureWarning) as w3:
         il.fabric.monte_carlo(fl, hw, "spray", seeds=2)
+    # each names the user's line, whichever public call reached route (not fabric.py's own line)
+    assert {r.filename for w in (w1, w2, w3) for r in w} == {__file__}
     assert sprayed.efficiency > 0                                  # still priced (ideal spraying)
     with warnings.catch_warnings():
         warnings.simplefilter("error", NicFeatureWarning)

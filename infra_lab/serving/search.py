@@ -12,7 +12,14 @@ import numpy as np
 import polars as pl
 
 from .. import _validate as V
-from ..errors import EmptyResultWarning, SearchEdgeWarning, ValidationError, unknown
+from ..errors import (
+    EmptyResultWarning,
+    SearchEdgeWarning,
+    ValidationError,
+    named_keywords,
+    unknown,
+    user_stacklevel,
+)
 from ..scenario import SERVING_BOUNDS, Scenario
 from ..scenario._checks import _py_list
 from .core import (
@@ -244,6 +251,7 @@ concurrencies); the default grid is a few thousand. Beyond it the arrays alone w
 gigabytes, so a long ``concurrencies`` list is refused instead."""
 
 
+@named_keywords(name="il.serve_search")
 def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | None = 10,
                  max_tpot_s: float | None = None, max_ttft_s: float | None = None, *,
                  min_tokens_per_s_per_user: float | None = None, concurrencies=None,
@@ -484,12 +492,12 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
             f"largest concurrency tried for its split (tp {b['tp']}, pp {b['pp']}, dp {b['dp']}, ep {b['ep']}) and "
             f"precisions, while {b['max_concurrency']:,} would run (max_concurrency): a larger concurrency may do "
             "better; pass concurrencies= up to it", SearchEdgeWarning,
-            stacklevel=2)
+            stacklevel=user_stacklevel())
     if df.height == 0:
         warnings.warn(f"il.serve_search: empty result: "
                       f"{_why_none(out, acc, max_tpot_s, max_ttft_s, min_tps_user, (wps, kvs), hw_w)}"
                       f"{_skipped_tps(spec, hw)}",
-                      EmptyResultWarning, stacklevel=2)
+                      EmptyResultWarning, stacklevel=user_stacklevel())
     return df
 
 

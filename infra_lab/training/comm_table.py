@@ -38,6 +38,12 @@ OVERLAP_CONSTANTS = (kt.C_TP_OVL, kt.C_CP_OVL, kt.C_EP_OVL, kt.C_PP_OVL, kt.C_DP
 pp_p2p_overlap, dp_comm_overlap, zero3_comm_overlap) that :func:`collectives_by_dimension` sets to
 0 for the raw time of each component."""
 
+# the step kernel's outputs (kt.OUT_NAMES) that make a stage's time per micro-batch (compute and
+# the TP/CP/EP collectives) and its once-a-step data-parallel and optimizer time
+_PER_MICRO_BATCH = slice(0, kt.OUT_NAMES.index("pp_p2p"))
+_DP_AND_OPTIMIZER = [kt.OUT_NAMES.index(n) for n in ("dp_grad_comm", "dp_param_comm", "optimizer")]
+assert kt.OUT_NAMES[_PER_MICRO_BATCH][-1] == "ep_comm"
+
 _OP_CODE = {name: i for i, name in enumerate(OPS)}
 assert _OP_CODE["send_recv"] == kc.OP_SEND_RECV and _OP_CODE["all_to_all"] == kc.OP_ALL_TO_ALL
 
@@ -45,10 +51,6 @@ _SCHEMA = {"dimension": pl.String, "component": pl.String, "op": pl.String, "wha
            "group_ranks": pl.Int64, "ranks_per_domain": pl.Int64, "crosses_scale_up": pl.Boolean,
            "bytes_per_call": pl.Float64, "time_per_call_s": pl.Float64, "calls": pl.Float64,
            "calls_per": pl.String}
-
-
-def _scenario(scenario, what: str) -> Scenario:
-    return _training_scenario(scenario, what)
 
 
 @named_keywords(name="il.training.collectives")
@@ -98,7 +100,7 @@ def collectives(scenario: Scenario | dict, *, stack: str | None = None,
     >>> df.filter(dimension="dp")["op"].to_list(), df.filter(dimension="dp")["group_ranks"].to_list()
     (['reduce_scatter', 'all_gather'], [1024, 1024])
     """
-    sc = _scenario(scenario, "il.training.collectives")
+    sc = _training_scenario(scenario, "il.training.collectives")
     tp, pp, vp, cp, ep, etp, dp, mbs, zero, fsdp, rc, spf = _plan_of(sc)
     ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params, _HOOK_OF_SCENARIO)
     c, P = ctx.c, ctx.P
@@ -272,7 +274,7 @@ def collectives_by_dimension(scenario: Scenario | dict, *, stack: str | None = N
     >>> bool((df["raw_s_per_step"] >= df["exposed_s_per_step"]).all())
     True
     """
-    sc = _scenario(scenario, "il.training.collectives_by_dimension")
+    sc = _training_scenario(scenario, "il.training.collectives_by_dimension")
     est = _estimate_with_hook(sc, _HOOK_OF_SCENARIO, stack=stack, params=params)
     return _by_dimension(sc, est, stack, params)
 
@@ -291,8 +293,8 @@ def _by_dimension(sc: Scenario, est: Estimate, stack, params) -> pl.DataFrame:
         # each stage candidate alone, as the kernel prices it: the pace stage (largest per-micro-batch
         # time, the first of equals) and the data-parallel stage (largest DP + optimizer time)
         alone = [_evaluate_plan(sc, ctx, None, k)[0] for k in range(nc)]
-        k_pace = int(np.argmax([a[: 6].sum() for a in alone]))
-        k_dp = int(np.argmax([a[8] + a[9] + a[10] for a in alone]))
+        k_pace = int(np.argmax([a[_PER_MICRO_BATCH].sum() for a in alone]))
+        k_dp = int(np.argmax([a[_DP_AND_OPTIMIZER].sum() for a in alone]))
         raw = {k: _evaluate_plan(sc, ctx, c0, k)[0] for k in {k_pace, k_dp}}
     exposed = dict(est.breakdown.iter_rows())
     q = comm[0, 0, 1 if spf else 0]

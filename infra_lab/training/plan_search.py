@@ -18,7 +18,7 @@ import polars as pl
 from .. import _validate as V
 from .. import catalog
 from .._kernels import training as kt
-from ..errors import EmptyResultWarning, ValidationError, unknown
+from ..errors import EmptyResultWarning, ValidationError, named_keywords, unknown, user_stacklevel
 from ..memory import V_SCHEDULES
 from ..scenario import PP_SCHEDULES, RECOMPUTE, Scenario
 from ..scenario._checks import _py_list
@@ -513,6 +513,7 @@ def _prepare(sc: Scenario, cons: dict, stack, params, pp_schedules=None):
     return prep, scheds, _schedule_heads(sc, cons_t, stack, params_t, scheds)
 
 
+@named_keywords(name="il.search")
 def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int | None = 10,
            feasible_only: bool = True, *, stack: str | None = None,
            params: dict[str, float] | None = None, pp_schedules: str | list[str] | None = None,
@@ -645,7 +646,7 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
                     f"{n:,} {_schedule_label(sch)[1]}{'s' if n != 1 else ''} "
                     f"{'were' if n != 1 else 'was'} not evaluated: {refused_text(ctx.stack, sch)}"
                     for sch, n in refused.items()) + ")"
-            warnings.warn(f"il.search: empty result: {why}", EmptyResultWarning, stacklevel=2)
+            warnings.warn(f"il.search: empty result: {why}", EmptyResultWarning, stacklevel=user_stacklevel())
         return df
 
 
