@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from package_names import resolves
 
 import infra_lab as il
 from infra_lab import cli
@@ -194,7 +195,6 @@ def test_every_dotted_name_the_glossary_writes_resolves():
     """A `module.NAME` the glossary gives as the owner of a quantity resolves from the package
     (`training.<key>` / `serving.<key>` naming a Scenario table's key are table keys, not names)."""
     import dataclasses
-    import importlib
 
     import infra_lab
     from infra_lab.scenario import ServingConfig, TrainingConfig
@@ -207,16 +207,8 @@ def test_every_dotted_name_the_glossary_writes_resolves():
         head, *rest = dotted.split(".")
         if head not in submodules or (len(rest) == 1 and rest[0] in table_keys.get(head, ())):
             continue
-        obj = getattr(infra_lab, head, None) or importlib.import_module(f"infra_lab.{head}")
-        for part in rest:
-            if hasattr(obj, part):
-                obj = getattr(obj, part)
-                continue
-            try:
-                obj = importlib.import_module(f"{obj.__name__}.{part}")
-            except (ImportError, AttributeError):
-                missing.append(dotted)
-                break
+        if not resolves(dotted):
+            missing.append(dotted)
     assert not missing, f"names in docs/glossary.md that do not resolve: {missing}"
 
 

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from package_names import resolves
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -72,7 +73,6 @@ def _unresolved(text: str) -> list[str]:
     modules) that do not resolve. A Scenario table's key (``training.seq_len``, ``serving.tp``,
     and the misplaced keys the pages give as examples of refused input, ``serving.nodes``) and a
     file name (``serving.py``) are not names; review-response.md records removed names too."""
-    import importlib
     import pkgutil
 
     import infra_lab
@@ -84,18 +84,8 @@ def _unresolved(text: str) -> list[str]:
         head, *rest = dotted.split(".")
         if head not in modules or dotted.endswith(FILE_SUFFIXES) or rest[0] in keys:
             continue
-        # through the package first, as a user reads the name (il.sweep is the function until
-        # infra_lab.sweep is imported, then the callable module carrying the same signature)
-        obj = getattr(infra_lab, head, None) or importlib.import_module(f"infra_lab.{head}")
-        for part in rest:
-            if hasattr(obj, part):
-                obj = getattr(obj, part)
-                continue
-            try:
-                obj = importlib.import_module(f"{obj.__name__}.{part}")
-            except ImportError:
-                missing.append(dotted)
-                break
+        if not resolves(dotted):
+            missing.append(dotted)
     return missing
 
 

@@ -557,33 +557,13 @@ def bucket_split(params, emb, bucket):
 
 
 @njit(cache=True)
-def dp_groups(c, layout):
-    """(g_ne, k_ne, g_e, k_e): the data-parallel group of the non-expert parameters (dp·cp
-    ranks at stride tp) and of the routed experts ((tp·cp·dp)/(ep·etp) ranks at stride
-    ep·etp), each with its ranks per scale-up domain (:func:`members_per_domain`), for one
-    layout row (LAYOUT_NAMES) [-]: the one owner :func:`fill_layout_comm` and
-    ``il.training.collectives`` read."""
-    D = int(c[C_D])
-    tp = layout[LY_TP]
-    cp = layout[LY_CP]
-    dp = layout[LY_DP]
-    ep = layout[LY_EP]
-    etp = layout[LY_ETP]
-    pp = layout[LY_PP]
-    g_ne = dp * cp
-    g_e = (tp * cp * dp) // (ep * etp)
-    # Megatron-Core's groups: dp-cp at stride tp (pp blocks); the expert data-parallel
-    # group at stride ep·etp (pp blocks)
-    k_ne = members_per_domain(g_ne, tp, g_ne, pp, D)
-    k_e = members_per_domain(g_e, ep * etp, g_e, pp, D)
-    return g_ne, k_ne, g_e, k_e
-
-
-@njit(cache=True)
 def plan_groups(c, layout):
-    """(k_tp, k_etp, k_cp, k_ep): ranks per scale-up domain of Megatron-Core's tp (stride 1),
-    expert-tp (stride 1), cp (stride tp) and ep (stride etp) groups of one layout row
-    (:func:`members_per_domain`) [-]: the one owner :func:`fill_plan_comm` and
+    """(k_tp, k_etp, k_cp, k_ep, g_ne, k_ne, g_e, k_e) of one layout row (LAYOUT_NAMES) [-]: the
+    ranks per scale-up domain (:func:`members_per_domain`) of Megatron-Core's tp (stride 1),
+    expert-tp (stride 1), cp (stride tp) and ep (stride etp) groups, then the data-parallel group
+    of the non-expert parameters (g_ne = dp·cp ranks at stride tp) and of the routed experts
+    (g_e = (tp·cp·dp)/(ep·etp) ranks at stride ep·etp), each with its ranks per domain. The one
+    owner of the groups' placement :func:`fill_plan_comm`, :func:`fill_layout_comm` and
     ``il.training.collectives`` read."""
     D = int(c[C_D])
     tp = layout[LY_TP]
@@ -598,7 +578,13 @@ def plan_groups(c, layout):
     k_etp = members_per_domain(etp, one, etp, (blocks * tp) // etp, D)
     k_cp = members_per_domain(cp, tp, cp, dp * pp, D)
     k_ep = members_per_domain(ep, etp, ep, (blocks * tp) // (ep * etp), D)
-    return k_tp, k_etp, k_cp, k_ep
+    # Megatron-Core's data-parallel groups: dp-cp at stride tp (pp blocks); the expert
+    # data-parallel group at stride ep·etp (pp blocks)
+    g_ne = dp * cp
+    g_e = (tp * cp * dp) // (ep * etp)
+    k_ne = members_per_domain(g_ne, tp, g_ne, pp, D)
+    k_e = members_per_domain(g_e, ep * etp, g_e, pp, D)
+    return k_tp, k_etp, k_cp, k_ep, g_ne, k_ne, g_e, k_e
 
 
 @njit(cache=True)
@@ -663,7 +649,7 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
         tp = layouts[li, LY_TP]
         ep = layouts[li, LY_EP]
         etp = layouts[li, LY_ETP]
-        g_ne, k_ne, g_e, k_e = dp_groups(c, layouts[li])
+        g_ne, k_ne, g_e, k_e = plan_groups(c, layouts[li])[4:]
         for ci in range(ncand[li]):
             row = lay[li, ci]
             row[L_GNE] = g_ne
@@ -795,7 +781,7 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
         # expert tp (stride 1), cp (stride tp), ep (stride etp); each pipeline boundary by its
         # own placement (stages tp·cp·dp ranks apart, pairs_cross; a ring's last-to-first
         # boundary too), combined into the hop the critical path sees (pp_hop_time)
-        k_tp, k_etp, k_cp, k_ep = plan_groups(c, layouts[li])
+        k_tp, k_etp, k_cp, k_ep = plan_groups(c, layouts[li])[:4]
         stage = tp * cp * dp
         ring = pp_ring(c, pp, layouts[li, LY_VP])
         nbd = pp - 1 + (1 if ring else 0)

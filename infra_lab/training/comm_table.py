@@ -6,7 +6,7 @@ domains, which :attr:`~infra_lab.training.Estimate.nic_busy_fraction` sums).
 
 Nothing here sizes or prices a collective itself: the message sizes, groups and placements come
 from the step kernel's owners (:func:`infra_lab._kernels.training.message_bytes`,
-:func:`~infra_lab._kernels.training.plan_groups`, :func:`~infra_lab._kernels.training.dp_groups`,
+:func:`~infra_lab._kernels.training.plan_groups`,
 :func:`~infra_lab._kernels.training.bucket_split`,
 :func:`~infra_lab._kernels.training.z3_layer_bytes`,
 :func:`~infra_lab._kernels.training.ep_messages`), the time of one call from the collective kernel
@@ -116,7 +116,7 @@ def collectives(scenario: Scenario | dict, *, stack: str | None = None,
                                                       np.int64(k), P)),
                      "calls": None if calls is None else float(calls), "calls_per": per})
 
-    k_tp, k_etp, k_cp, k_ep = (int(x) for x in kt.plan_groups(c, layout))
+    k_tp, k_etp, k_cp, k_ep = (int(x) for x in kt.plan_groups(c, layout)[:4])
     act, routed, kv = kt.message_bytes(c, tp, cp, float(mbs))
     full = rc == 2
     n_tp = kt.TP_COLLECTIVES + (kt.TP_FULL_RECOMPUTE if full else 0.0)
@@ -199,7 +199,7 @@ def _dp_rows(sc, ctx, add, layout, zero, fsdp) -> None:
     c = ctx.c
     tp, ep, etp = int(layout[kt.LY_TP]), int(layout[kt.LY_EP]), int(layout[kt.LY_ETP])
     lay, ncand = _stage_tables(ctx, layout[None, :], sc.training.recompute_num_layers)
-    g_ne, k_ne, g_e, k_e = (int(x) for x in kt.dp_groups(c, layout))
+    g_ne, k_ne, g_e, k_e = (int(x) for x in kt.plan_groups(c, layout)[4:])
     rows = lay[0, : int(ncand[0])]
     per_rank = rows[:, kt.L_PNE] / tp + rows[:, kt.L_PE] / (ep * etp)
     row = rows[int(np.argmax(per_rank))]
