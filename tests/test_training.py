@@ -67,8 +67,8 @@ class TestKernelAgainstReference:
     """The numba step kernel (estimate/search) and the plain-Python reference, written apart from
     it (rank-by-rank stages, event-simulated DP buckets), agree. The reference composes the public
     owners (il.collective, il.memory), so it checks the step's composition of them, not those
-    owners: memory's stage_memory kernel has no reference of its own yet (docs/ARCHITECTURE.md,
-    "Kernels and their references")."""
+    owners: memory's stage_memory kernel is checked against its own reference in
+    tests/test_stage_memory_reference.py (docs/ARCHITECTURE.md, "Kernels and their references")."""
 
     CASES = [
         ZAYA,

@@ -6,6 +6,9 @@ kernel (:mod:`infra_lab._kernels.training`, once per plan and pipeline-stage can
 :func:`training_bytes_reference` is an independent plain-Python statement of the same
 physics (written per component from the ZeRO paper's sharding rules, not a copy of the
 kernel's arithmetic); ``tests/test_memory.py`` checks that they agree.
+:func:`stage_memory` (a stage's activations from :func:`stage_activations`, then
+:func:`training_bytes`) has its own: :func:`stage_memory_reference` over
+:func:`stage_activations_reference`, written per module kind (``tests/test_stage_memory_reference.py``).
 
 Inputs (all floats; bytes, parameters, counts):
 
@@ -615,3 +618,67 @@ def cp_attention_bytes_reference(cp, allgather, tok, hq, hkv, tp, ab):
         "next hop's receive buffer (fp32)": (k + v) / ab * 4.0,
     }
     return max(sum(forward.values()), sum(backward.values()))
+
+
+def stage_activations_reference(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h,
+                                act_bytes, dropout, has_emb, has_head, logits_bytes, o_dense, o_moe, n_mtp, rx,
+                                a_mtp, w_mtp):
+    """Plain-Python reference of :func:`stage_activations`, written per module kind from the
+    rules its docstring states (Korthikanti et al. 2022, https://arxiv.org/abs/2205.05198, for
+    what a layer keeps; Megatron-Core's fine-grained offloading for the one layer kept back).
+
+    Each kind of module on the stage (dense-like layers, MoE layers, multi-token-prediction
+    modules) is a row: how many the stage holds, how many of them a re-materialising recompute
+    re-runs, what a re-run one keeps per micro-batch and what a kept-whole one keeps. A re-run
+    module keeps its recompute-mode bytes; under a re-materialising recompute the modules it
+    leaves out (Megatron's block method) keep their bytes without recompute; without one, every
+    module keeps the run's recompute-mode bytes. Each of the ``nf`` in-flight micro-batches holds
+    that much. Offloading keeps back one layer of one micro-batch: the largest offloaded layer
+    of a kind the stage holds (MTP modules are never offloaded). Backward re-materialises one
+    module at a time: the working set is the largest kept-whole bytes of a kind it re-runs.
+    The embedding keeps a 1-byte dropout mask per element and micro-batch in flight; every
+    output head (the main one and one per MTP module) keeps the final norm's and the output
+    layer's inputs and the logits."""
+    rematerialise = full_recompute > 0
+    kinds = {
+        "dense layers": {"count": nd, "rerun": rd, "kept_rerun": a_dense, "kept_whole": w_dense,
+                         "offloaded": o_dense},
+        "MoE layers": {"count": nm, "rerun": rm, "kept_rerun": a_moe, "kept_whole": w_moe, "offloaded": o_moe},
+        "MTP modules": {"count": n_mtp, "rerun": rx, "kept_rerun": a_mtp, "kept_whole": w_mtp, "offloaded": 0.0},
+    }
+    per_micro_batch = 0.0
+    for k in kinds.values():
+        if k["count"] <= 0:
+            continue
+        if rematerialise:
+            per_micro_batch += k["rerun"] * k["kept_rerun"] + (k["count"] - k["rerun"]) * k["kept_whole"]
+        else:
+            per_micro_batch += k["count"] * k["kept_rerun"]
+    kept_back = max([k["offloaded"] for k in kinds.values() if k["count"] > 0], default=0.0)
+    stored = nf * per_micro_batch + kept_back
+    working = 0.0
+    if rematerialise:
+        working = max([k["kept_whole"] for k in kinds.values() if k["rerun"] > 0], default=0.0)
+    heads = {}
+    if has_emb > 0 and dropout > 0:
+        heads["embedding dropout masks"] = nf * tok_h * 1.0
+    if has_head > 0:
+        one_head = {"final norm input": tok_h * act_bytes, "output layer input": tok_h * act_bytes,
+                    "logits and their fp32 copy": logits_bytes}
+        heads["output heads"] = (1 + n_mtp) * sum(one_head.values())
+    return stored, working, sum(heads.values())
+
+
+def stage_memory_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd, nm, rd, rm,
+                           a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes, dropout,
+                           has_emb, has_head, logits_bytes, reserve, wq, o_dense, o_moe, cp_attn, n_mtp, rx, a_mtp,
+                           w_mtp, rsb, p_head, ugq, agb):
+    """Plain-Python reference of :func:`stage_memory`: :func:`stage_activations_reference`'s
+    activations composed with :func:`training_bytes_reference`'s states, the stage's layers
+    being its dense and MoE layers (the MTP modules are not gathered by ZeRO-3 layer by layer)."""
+    act, work, head = stage_activations_reference(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recompute,
+                                                  nf, tok_h, act_bytes, dropout, has_emb, has_head, logits_bytes,
+                                                  o_dense, o_moe, n_mtp, rx, a_mtp, w_mtp)
+    return training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd + nm,
+                                    act, work, head, reserve, wq, cp_attn=cp_attn, rsb=rsb, p_head=p_head, ugq=ugq,
+                                    agb=agb)
