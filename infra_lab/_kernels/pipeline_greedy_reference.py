@@ -428,3 +428,24 @@ def interleaved_makespan(p, m, vp, f, b, group=None):
     if any(nxt[r] < len(order_[r]) for r in range(p)):
         raise RuntimeError("the schedule deadlocks")
     return max(busy.values())
+
+
+def chunk_inflight_peaks(p, m, schedule):
+    """{rank: (T, fewest chunk-1, most chunk-1)}: plain-Python reference of
+    :func:`infra_lab._kernels.pipeline_greedy.chunk_inflight_peaks`, walked over each rank's
+    pass list from :func:`order` (not over the kernel's compact program): every F adds one
+    micro-batch's activations to its chunk, its W frees them, B leaves them (``MEM``, Primus'
+    ``memory_delta``); T is the most chunk-forwards the rank ever holds, and the two numbers
+    after it the chunk-1 forwards at the points holding T with the fewest and the most of them.
+    ZB-H1 has one chunk per rank: (T, 0, 0)."""
+    out = {}
+    for r, ops in order(p, m, schedule).items():
+        held = {0: 0, 1: 0}
+        points = []
+        for kind, chunk, _ in ops:
+            held[chunk] += MEM[kind]
+            points.append((held[0] + held[1], held[1]))
+        top = max((t for t, _ in points), default=0)
+        on_top = [n1 for t, n1 in points if t == top] or [0]
+        out[r] = (top, min(on_top), max(on_top))
+    return out
