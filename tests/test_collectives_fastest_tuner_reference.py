@@ -1,8 +1,9 @@
 """The collective kernels the public calls read directly, besides best_collective (whose
 agreement test is in test_collectives.py), against the separately written reference
 (infra_lab._kernels.collectives_reference): fastest_collective (il.collective_options' fastest
-pair), tuner_time (the library's predicted time per pair) and collective_times (best_collective
-over a vector of sizes). A few hundred seeded random cases each."""
+pair), tuner_time (the library's predicted time per pair), collective_times (best_collective
+over a vector of sizes) and lower_bound (the Chan et al. bound il.collective reports). A few
+hundred seeded random cases each."""
 
 from __future__ import annotations
 
@@ -74,3 +75,15 @@ def test_collective_times_equal_the_reference_per_size():
         got = K.collective_times(op, -1, sizes, n, k, cp.array)
         want = [R.collective_reference(p, R.OPS[op], None, float(s), n, k)[0] for s in sizes]
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-15)
+
+
+def test_lower_bound_equals_the_reference():
+    """_kernels.collectives.lower_bound (Chan et al.'s bound that il.collective reports) against
+    collectives_reference.lower_bound_reference, stated per op on named parameters."""
+    seen = set()
+    for cp, p, op, size, n, k in _cases(5, 300):
+        got = K.lower_bound(op, size, n, k, cp.array)
+        want = R.lower_bound_reference(p, R.OPS[op], size, n, k)
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-18), (R.OPS[op], size, n, k)
+        seen.add((R.OPS[op], n > k, k > 1, size > 0))
+    assert {(o, True, True, True) for o in R.OPS} <= seen and ("all_reduce", False, True, True) in seen

@@ -460,3 +460,46 @@ def engine_allreduce_reference(p, row: dict | None, size: float, n: int, k: int)
     if kind == "library":
         return collective_reference(p, "all_reduce", None, size, n, k)[0], "library"
     return engine_kernel_reference(p, kind, size, n), kind
+
+
+def lower_bound_reference(p, op, size, n, k) -> tuple[float, float, float]:
+    """(latency, bandwidth, reduction) [s] of Chan et al. (2007)'s lower bound for ``op`` on
+    ``n`` ranks in groups of ``k`` per scale-up domain, in this model's terms, stated per op as
+    the data a rank must move and the data that must cross each domain's NICs:
+
+    - latency: one launch (the smallest base latency of any table algorithm and protocol), one
+      scale-up hop when k > 1 (the smallest), and ⌈log2 N⌉ network hops (the smallest, plus
+      the extra switch latency) to reach N = n/k domains, a binomial tree's depth;
+    - bandwidth: the larger of what every rank must send or receive through all its links
+      (scale-up towards the k − 1 others, plus its NIC when N > 1) and what must cross its
+      domain's k NICs when N > 1 (all-to-all: each rank's own off-domain share through its
+      own NIC);
+    - reduction: every rank reduces (n − 1)/n of the data (all-reduce, reduce-scatter).
+
+    Zero bytes launch nothing (send/recv aside), and one rank communicates nothing."""
+    N = n // k
+    if n <= 1 or (size <= 0.0 and op != "send_recv"):
+        return 0.0, 0.0, 0.0
+    table = range(3 * len(TABLE))
+    launch = min(p[f"BASE+{j}"] for j in table)
+    up_hop = min(p[f"HWI+{j}"] for j in table) if k > 1 else 0.0
+    net_hop = min(p[f"HWN+{j}"] for j in table) + p["LATINTER"]
+    latency = launch + up_hop + _log2_ceil(N) * net_hop
+    nic = p["BNIC"] * p["FABEFF"]
+    links = _scaleup(p, k) if k > 1 else 0.0
+    injection = links + (nic if N > 1 else 0.0)
+    share = (n - 1) / n
+    # bytes a rank moves through its own links; bytes crossing a domain's NICs, per domain NIC
+    per_rank = {"all_reduce": 2 * share * size, "reduce_scatter": share * size, "all_gather": share * size,
+                "all_to_all": share * size, "broadcast": size, "send_recv": size}[op]
+    bandwidth = per_rank / injection
+    if N > 1:
+        if op == "all_to_all":
+            crossing = (n - k) / n * size / nic
+        else:
+            across = {"all_reduce": 2 * (N - 1) / N * size, "reduce_scatter": (N - 1) / N * size,
+                      "all_gather": (N - 1) / N * size, "broadcast": size, "send_recv": size}[op]
+            crossing = across / (k * nic)
+        bandwidth = max(bandwidth, crossing)
+    reduction = share * size * p["GAMMA"] if op in ("all_reduce", "reduce_scatter") else 0.0
+    return latency, bandwidth, reduction
