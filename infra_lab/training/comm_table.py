@@ -152,7 +152,7 @@ def collectives(scenario: Scenario | dict, *, stack: str | None = None,
             add("ep", "ep_comm", "all_to_all", "dispatch / combine across domains over the same-rail ranks: "
                 "each token once per destination domain", nb, kb, b, n_a2a, "MoE layer and micro-batch")
     if pp > 1:
-        _pp_rows(sc, ctx, add, act, tp, cp, dp, pp)
+        _pp_rows(ctx, add, act, tp, cp, dp, pp)
     _dp_rows(sc, ctx, add, layout, zero, fsdp)
     return pl.DataFrame(rows, schema=_SCHEMA)
 
@@ -177,7 +177,7 @@ def _cp_rows(add, c, cp, k_cp, kv, full) -> None:
             kt.CP_PASSES * (cp - 1.0) + ((cp - 1.0) if full else 0.0), "layer and micro-batch")
 
 
-def _pp_rows(sc, ctx, add, act, tp, cp, dp, pp) -> None:
+def _pp_rows(ctx, add, act, tp, cp, dp, pp) -> None:
     """One row per kind of pipeline boundary (within a scale-up domain, across), with how many
     of the pp − 1 boundaries are of that kind (:func:`infra_lab._kernels.training.pairs_cross`,
     the placement fill_plan_comm reads)."""
