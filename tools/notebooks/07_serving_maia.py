@@ -176,10 +176,10 @@ def mi300x(metric, faster_if_negative):
     rows = {r["split"]: r for r in by_acc.filter(pl.col("metric") == metric).iter_rows(named=True)}
     parts = [f"{r['cases']} {split} points, median error {signed(r['median_error_pct'], 0)} %"
              for split, r in sorted(rows.items())]
-    lean = rows.get("test", rows.get("train"))
+    lean = rows.get("test", rows.get("train"))      # the direction is read from the test points where there are any
     side = "" if lean is None or abs(lean["median_error_pct"]) < 10 else (
-        " — predicted " + ("faster" if (lean["median_error_pct"] < 0) == faster_if_negative else "slower")
-        + " than measured")
+        f" — the {lean['split']} points predicted " + ("faster" if (lean["median_error_pct"] < 0) == faster_if_negative
+                                                      else "slower") + " than measured")
     return f"{METRIC_NAME[metric]}: " + ("; ".join(parts) if parts else "no points") + ("" if "test" in rows else " (no test point)") + side
 
 

@@ -42,8 +42,8 @@ step that reads the whole prompt before the first output token.
 **Read with care.** Zyphra has published no multimodal architecture: the **Maia-class model
 here is hypothetical** — ZAYA1-base with a Qwen2.5-VL vision transformer and a
 Whisper-large-v3-shaped audio encoder (`data/models/multimodal.csv`, row `maia-class`). The data
-mixes are this notebook's choices. The multimodal step model is validated against three public
-runs only, without fitting (section 6). For the text-only model see
+mixes are this notebook's choices. The multimodal step model is validated against a handful of
+public runs only (section 6 counts them), without fitting. For the text-only model see
 [04 · Training ZAYA1](04_training_zaya1.ipynb).
 """),
     ("code", r"""
