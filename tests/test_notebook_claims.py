@@ -420,3 +420,17 @@ def test_notebook07_mi300x_direction_names_the_split_it_is_read_from():
     assert out.endswith("0 % — the test points predicted slower than measured"), out
     assert mi300x("ttft_s", True).endswith("(no test point) — the train points predicted faster than measured")
     assert "predicted" not in mi300x("tpot_s", True)
+
+
+def test_notebook03_zaya1_plan_runs_no_all_reduce():
+    """Section 4 says the tuner's all-reduce pick does not arise for ZAYA1: its plan (DP + ZeRO-1,
+    tp = ep = 1) reduce-scatters and all-gathers and runs no all-reduce (notebook 04 §3's table)."""
+    from notebook_source import generator_cells
+
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    par = sc.parallelism
+    assert (par.tp, par.ep, par.zero) == (1, 1, 1)
+    assert set(il.training.collectives(sc)["op"]) == {"reduce_scatter", "all_gather"}
+    src = " ".join(next(s for kind, s in generator_cells("03_interconnect.py")
+                        if kind == "code" and "tuner picks" in s).split())
+    assert "runs no all-reduce" in src

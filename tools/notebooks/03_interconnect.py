@@ -259,7 +259,11 @@ md(f"For a {size_label(S4)} all-reduce on {ZY2['nodes']} × {ZY.gpus_per_node} {
    + f"`auto` reproduces the library's "
    f"choice; `algorithm='fastest'` shows what a tuned library could reach. RCCL's tables multiply its bandwidth "
    f"estimate by ratios such as {ratio} for Tree/Simple beyond two nodes: those steer the choice and are "
-   f"never used as bandwidths here.")
+   f"never used as bandwidths here. For ZAYA1 itself the all-reduce choice does not arise: its plan (data "
+   f"parallelism with the ZeRO-1 distributed optimizer, no tensor or expert parallelism) reduce-scatters gradients "
+   f"and all-gathers parameters and runs no all-reduce (notebook 04 §3 lists its collectives), and RCCL runs "
+   f"those two as rings (section 5). The pick matters to plans that all-reduce: tensor parallelism, or data "
+   f"parallelism without a distributed optimizer.")
 """),
     ("md", "## 5. Across nodes, and the host CPU"),
     ("code", r"""
