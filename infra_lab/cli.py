@@ -508,7 +508,8 @@ def _estimate_collectives(sc, stack, params) -> Output:
     rows = il.training.collectives(sc, stack=stack, params=params)
     dims = il.training.collectives_by_dimension(sc, stack=stack, params=params)
     out.frame("collectives", rows, title=f"il.training.collectives — {sc.name}\nplan: {_plan_text(sc)}\n"
-                                         "bytes and seconds of one call; calls per the calls_per unit")
+                                         "bytes and seconds of one call; calls per the calls_per unit, "
+                                         "calls_per_micro_batch and calls_per_step over the stage the step carries")
     out.frame("by_component", dims, title="communication per step by breakdown component [s]: raw (overlaps "
                                           "off) and exposed (in the step time)")
     return out
