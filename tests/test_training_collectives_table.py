@@ -36,6 +36,13 @@ CASES = {
                     "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 1, "recompute": "full",
                                  "recompute_num_layers": 2},
                     "parallelism": {"tp": 2, "pp": 4, "vp": 2, "sequence_parallel": True}},
+    # MoE with shared experts and a multi-token-prediction module (an MoE layer on the last stage), TP + SP,
+    # EP, full recompute of 3 layers per stage: each layer kind at its own counts
+    "mtp": {"model": {"preset": "qwen3-30b-a3b", "mtp_layers": 1, "shared_experts": 1, "shared_expert_ffn_hidden": 768},
+            "hardware": HW,
+            "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 1, "recompute": "full",
+                         "recompute_num_layers": 3},
+            "parallelism": {"tp": 2, "ep": 8, "pp": 2, "sequence_parallel": True}},
     # context parallel by PyTorch's all-gather rotation (eager) and by Llama 3's exposed all-gather
     "cp_allgather": {"model": {"preset": "llama3-8b"}, "hardware": HW,
                      "training": {"seq_len": 8192, "global_batch": 32, "micro_batch": 1, "eager": True,
