@@ -230,6 +230,10 @@ def mtp_modules_recomputed(n_mtp: int, recompute_num_layers: int | None = None) 
     https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_config.py#L1161-L1178;
     the package's every-layer full recompute is the uniform method with 1 layer a unit).
 
+    Parameters
+    ----------
+    n_mtp : multi-token-prediction modules on the output stage [-] (the model's mtp_modules)
+
     Examples
     --------
     >>> import infra_lab as il
@@ -575,6 +579,10 @@ def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: 
     https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/cross_entropy.py ,
     https://github.com/pytorch/torchtitan/pull/1033 (torchtitan/components/loss.py)
 
+    Parameters
+    ----------
+    vocab : the vocabulary size [tokens] (the model's vocab)
+
     Examples
     --------
     >>> round(loss_logits_bytes(8192, 128256) / 2**30, 2)     # 8,192 tokens, Llama 3 vocabulary
@@ -653,6 +661,12 @@ def moe_etp_gather_bytes(spec, tokens_per_rank: float, etp: int, gemm_input_byte
     sequence parallelism Megatron-Core requires for MoE with tp > 1).
     Source: ``MoEAlltoAllTokenDispatcher`` (all-gather over the expert-TP group),
     https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/transformer/moe/token_dispatcher.py
+
+    Parameters
+    ----------
+    tokens_per_rank : tokens of one micro-batch on the rank [tokens] (s/tp under sequence
+        parallelism)
+    etp : the expert tensor-parallel size [-]
 
     Examples
     --------

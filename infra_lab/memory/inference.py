@@ -385,6 +385,11 @@ def training_etp_accepted(etp: int, tp: int, ep: int, stack: str) -> bool:
     Scenario's ``parallelism.ep·etp`` check and il.search's enumeration). The one owner of the
     rule: the Scenario's ``parallelism.etp`` check and ``il.search``'s etp values read it.
 
+    Parameters
+    ----------
+    etp : the expert tensor-parallel size [-]
+    ep : the expert-parallel size [-]
+
     Examples
     --------
     >>> training_etp_accepted(2, 4, 8, "torchtitan-cuda"), training_etp_accepted(2, 4, 8, "megatron-core-cuda")

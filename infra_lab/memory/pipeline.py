@@ -86,6 +86,11 @@ def inflight_chunks(pp: int, microbatches: float, schedule: str) -> list[tuple[t
     >>> [a[0] + a[1] for a, _ in inflight_chunks(8, 32, "v-min")]
     [8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0]
 
+    Parameters
+    ----------
+    microbatches : micro-batches per step [-]
+    schedule : a V schedule: 'zbv', 'v-half' or 'v-min'
+
     Examples
     --------
     >>> import infra_lab as il

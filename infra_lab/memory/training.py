@@ -367,6 +367,12 @@ def fsdp_gather_bytes(weight_bytes: float, precision: str, fsdp_float8_all_gathe
     runs pass: one all-reduce of a vector of one fp32 amax per float8 weight, once per step) is
     not priced.
 
+    Parameters
+    ----------
+    weight_bytes : bytes per stored parameter [bytes/param], 2 for bf16 parameters
+    precision : the training precision, e.g. 'bf16' or 'fp8' (the float8 all-gather applies to
+        an FP8 one only)
+
     Examples
     --------
     >>> fsdp_gather_bytes(2.0, "fp8", True)
@@ -890,6 +896,13 @@ def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int | 
     fill whole, each domain holds the most whole nodes that divide the cluster
     (``hardware.domain_gpus``, e.g. 64 of 72 for 128 × 8): plain data parallelism's memory does
     not depend on it.
+
+    Parameters
+    ----------
+    presets : model preset names, e.g. ['llama3-8b', 'llama3-70b'] (il.models.preset_names()
+        lists them)
+    accelerators : accelerator catalog names, e.g. ['MI300X', 'H100-SXM']
+        (il.catalog.accelerator_names() lists them)
 
     Returns
     -------
