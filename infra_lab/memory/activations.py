@@ -16,12 +16,13 @@ widths context parallelism exchanges (:func:`cp_exchange_widths`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from .. import _validate as V
 from .. import catalog
 from ..errors import ValidationError, check_positive, unknown
 from ..scenario import RECOMPUTE, check_recompute_num_layers
-from ._common import _spec
+from ._common import _spec, _stack_param
 
 
 def korthikanti_activation_bytes(s: int, b: int, h: int, a: int, t: int = 1,
@@ -240,9 +241,7 @@ def mtp_modules_recomputed(n_mtp: int, recompute_num_layers: int | None = None) 
     >>> il.memory.mtp_modules_recomputed(1), il.memory.mtp_modules_recomputed(1, recompute_num_layers=1)
     (1, 0)
     """
-    n = int(n_mtp)
-    if n < 0:
-        raise ValidationError(f"n_mtp = {n_mtp!r}: must be >= 0 (the model's multi-token-prediction modules)")
+    n = V.integer("n_mtp", n_mtp, lo=0)      # the model's multi-token-prediction modules
     check_recompute_num_layers(recompute_num_layers, "recompute_num_layers")
     return n if recompute_num_layers is None else 0
 
@@ -643,10 +642,12 @@ def fp8_weight_copy_bytes(precision: str, stack_params: dict, fp8_param_gather: 
     >>> fp8_weight_copy_bytes("bf16", il.stacks.params("megatron-core-cuda"))
     0.0
     """
-    if precision not in FP8_PRECISIONS or not stack_params.get("fp8_caches_weights", 0.0):
+    caches = (_stack_param(stack_params, "fp8_caches_weights")   # a dict without it: no cached copy
+              if not isinstance(stack_params, Mapping) or "fp8_caches_weights" in stack_params else 0.0)
+    if precision not in FP8_PRECISIONS or not caches:
         return 0.0
     copy = 2.0 * catalog.format_bytes(precision)
-    return max(copy - stack_params["weight_bytes"], 0.0) if fp8_param_gather else copy
+    return max(copy - _stack_param(stack_params, "weight_bytes"), 0.0) if fp8_param_gather else copy
 
 
 FP8_PRECISIONS = ("fp8", "mxfp8")

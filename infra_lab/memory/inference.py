@@ -395,6 +395,7 @@ def training_etp_accepted(etp: int, tp: int, ep: int, stack: str) -> bool:
     >>> training_etp_accepted(2, 4, 8, "torchtitan-cuda"), training_etp_accepted(2, 4, 8, "megatron-core-cuda")
     (False, True)
     """
+    etp, tp, ep = (V.integer(k, v) for k, v in (("etp", etp), ("tp", tp), ("ep", ep)))
     if training_tp_family(stack) == "megatron" or ep <= 1:
         return True
     return etp in (1, tp)

@@ -23,6 +23,7 @@ from .. import catalog
 from ..errors import KEYWORD_SPELLINGS, ValidationError, check_positive, unknown, unknown_keyword
 from ..scenario import CP_ROTATE_METHODS, FSDP_IMPLS, RECOMPUTE
 from ..units import GiB
+from ._common import _stack_param
 from .activations import (
     FP8_PRECISIONS,
     SELECTIVE_MODES,
@@ -317,7 +318,7 @@ def zero3_reduce_bytes(stack_params: dict, fsdp_impl: str = "torch") -> float:
     """
     _check_fsdp_impl(fsdp_impl)
     key = "grad_reduce_bytes" if fsdp_impl == "megatron" else "fsdp_reduce_dtype_bytes"
-    return float(stack_params[key])
+    return _stack_param(stack_params, key)
 
 
 def fsdp_reduce_scatter_bytes(stack_params: dict, fsdp_impl: str = "torch") -> float:
@@ -403,7 +404,7 @@ def fsdp_grad_queue_params(stack_params: dict, fsdp_impl: str = "torch") -> floa
     1000000000.0
     """
     _check_fsdp_impl(fsdp_impl)
-    return float(stack_params["megatron_fsdp_rs_queue_params"]) if fsdp_impl == "megatron" else 0.0
+    return _stack_param(stack_params, "megatron_fsdp_rs_queue_params") if fsdp_impl == "megatron" else 0.0
 
 
 def _state_sharding(mi: _MemoryInputs) -> tuple[float, float, int, int]:

@@ -32,7 +32,7 @@ def class_label(component_class: str) -> str:
     >>> il.reliability.class_label("nic"), il.reliability.class_label("link")
     ('NIC', 'link')
     """
-    if component_class not in CLASS_LABELS:
+    if not isinstance(component_class, str) or component_class not in CLASS_LABELS:
         raise unknown("component_class", component_class, COMPONENT_CLASSES)
     return CLASS_LABELS[component_class]
 

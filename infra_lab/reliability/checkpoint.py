@@ -449,8 +449,8 @@ def restart_times_s(plan: CheckpointPlan, restart: RestartModel, rates_per_s,
         raise ValidationError(f"plan = {plan!r}: expected a CheckpointPlan")
     if not isinstance(restart, RestartModel):
         raise ValidationError(f"restart = {restart!r}: expected a RestartModel (restart_model())")
-    rates = _rate_array("rates_per_s", rates_per_s)
     cls = _class_table()
+    rates = _rate_array("rates_per_s", rates_per_s, cls.height)   # one per class, in the table's order
     need = np.array(cls["needs_replacement"].to_list(), dtype=bool)
     hang = np.array([d == "hang" for d in cls["detection"].to_list()], dtype=bool)
     spares = hot_spares_for(nodes) if restart.hot_spares is None else restart.hot_spares
