@@ -403,6 +403,12 @@ def _str_list(text: str) -> list[str] | str:
     return vals[0] if len(vals) == 1 else vals
 
 
+_PRICE_WHICH = {"owned": ", the like-for-like owned P50 (il.economics.owned_cost_figures lists the owned figures)",
+                "rented": ", the median current on-demand rent"}
+"""What a price named by basis is, printed after its call: the owned one is one of three owned
+figures (il.economics.owned_cost_figures), so the printout says which."""
+
+
 def _price(text: str) -> float | str:
     """``--price-usd-per-gpu-hour``: a number [USD/GPU-h], or a price basis by name ("owned" /
     "rented"), which il.serving.price_for reads from the economics model (and checks, with the
@@ -508,7 +514,8 @@ def _estimate_collectives(sc, stack, params) -> Output:
     rows = il.training.collectives(sc, stack=stack, params=params)
     dims = il.training.collectives_by_dimension(sc, stack=stack, params=params)
     out.frame("collectives", rows, title=f"il.training.collectives — {sc.name}\nplan: {_plan_text(sc)}\n"
-                                         "bytes and seconds of one call; calls per the calls_per unit")
+                                         "bytes and seconds of one call; calls per the calls_per unit, "
+                                         "calls_per_micro_batch and calls_per_step over the stage the step carries")
     out.frame("by_component", dims, title="communication per step by breakdown component [s]: raw (overlaps "
                                           "off) and exposed (in the step time)")
     return out
@@ -745,7 +752,7 @@ def cmd_serve(a) -> Output:
                 basis = a.price_usd_per_gpu_hour.strip().lower()
                 price = price_for(sc.hardware.accelerator, basis)
                 out.notes.append(f"usd_per_* columns at {price:.4g} USD/GPU-h ({basis}: il.serving.gpu_hour_price"
-                                 f"({sc.hardware.accelerator!r}, {basis!r}))")
+                                 f"({sc.hardware.accelerator!r}, {basis!r}){_PRICE_WHICH.get(basis, '')})")
         for key in SERVE_GRIDS:    # the grids the search tries, as il.serve_search's keywords
             if getattr(a, key) is not None:
                 kw[key] = getattr(a, key)
@@ -813,7 +820,8 @@ def cmd_serve(a) -> Output:
         units = {**dict(SERVE_FIELDS), "price_usd_per_gpu_hour": "USD/GPU-h"}
         if basis:
             units["price_usd_per_gpu_hour"] = (f"USD/GPU-h ({basis.lower()}: il.serving.gpu_hour_price"
-                                               f"({sc.hardware.accelerator!r}, {basis.lower()!r}))")
+                                               f"({sc.hardware.accelerator!r}, {basis.lower()!r})"
+                                               f"{_PRICE_WHICH.get(basis.lower(), '')})")
         # per-GPU bytes read in GB, as memory_per_gpu does (the weights printed in bytes beside the memory in GB)
         rows = [{"quantity": k[:-len("_bytes")], "value": v / 1e9, "unit": "GB"}
                 if k.endswith("_per_gpu_bytes") and isinstance(v, (int, float)) else

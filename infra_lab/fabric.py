@@ -20,7 +20,9 @@ queue pairs per connection; packet spraying, each flow split evenly over all equ
 paths; adaptive least-loaded choice), computes max-min fair rates by progressive filling and
 runs a fluid simulation to the step's completion; :func:`monte_carlo` repeats it over hash
 seeds. The max-min kernel (numba) has a plain-Python twin
-(``infra_lab._kernels.fabric.maxmin_rates_reference``) and the tests check they agree.
+(``infra_lab._kernels.fabric.maxmin_rates_reference``), the routing kernel one that routes on an
+explicit graph of the fabric's named links
+(``infra_lab._kernels.fabric_reference.route_flows_reference``), and the tests check they agree.
 
 >>> import infra_lab as il
 >>> su = il.fabric.scaleup({"accelerator": "MI300X"})

@@ -132,7 +132,7 @@ def test_cli_price_by_name(capsys):
     want = il.serve_search(sc, top=2, objective="usd_per_million_tokens", price_usd_per_gpu_hour="owned")
     assert got["usd_per_million_tokens"].to_list() == pytest.approx(want["usd_per_million_tokens"].to_list())
     rc, out, err = main(capsys, "serve", sc, "--price-usd-per-gpu-hour", "owned")
-    assert rc == 0 and "il.serving.gpu_hour_price('MI300X', 'owned')" in out
+    assert rc == 0 and "il.serving.gpu_hour_price('MI300X', 'owned'), the like-for-like owned P50" in out
     # with --search the usd_* columns were priced at a number the output never showed
     rented = serving.gpu_hour_price("MI300X", "rented")
     for fmt, stream in (("table", 1), ("csv", 2)):
@@ -140,7 +140,7 @@ def test_cli_price_by_name(capsys):
                             "--format", fmt)
         assert rc == 0, err
         assert f"usd_per_* columns at {rented:.4g} USD/GPU-h (rented: il.serving.gpu_hour_price('MI300X', " \
-               "'rented'))" in (out, err)[stream - 1]
+               "'rented'), the median current on-demand rent)" in (out, err)[stream - 1]
 
 
 def test_price_by_name_without_a_price_says_which_argument():

@@ -275,6 +275,7 @@ ECONOMICS_REVIEWED_LITERALS = {
     ("compare.py", 20000): "Monte Carlo draws (LIKE_FOR_LIKE_DRAWS)",
     ("compare.py", 20250930): "random seed (LIKE_FOR_LIKE_SEED)",
     ("compare.py", 512): "DRAWS_CACHE_BYTES: memory guard of the cached like-for-like draws [MiB]",
+    ("figures.py", 1_000_000): "Monte Carlo draws (OWNED_COST_DRAWS)",
     ("data.py", 12.0): _MONTHS, ("data.py", 365.25): _DAYS,
     ("data.py", 2020): "origin of the rental-trend fit's time axis (years since 2020-01-01; the slope does not depend on it)",
     ("deal.py", 12): _MONTHS, ("deal.py", 4000): "Monte Carlo draws (argument default)",

@@ -171,7 +171,7 @@ def test_notebook05_prices_the_final_run_on_one_basis():
     assert "run_paid_gh = run_gh / goodput" in NB05
     assert 'final_cost = E.band(run_paid_gh * zs["contract_usd_per_gpu_hour"])' in NB05
     assert "share = E.band(run_paid_gh / hours_bought)" in NB05
-    assert "${run_paid_gh * own.p50 / 1e3:,.0f}k at the owned P50" in NB05
+    assert "${run_paid_gh * own.p50 / 1e3:,.0f}k at the owned Monte Carlo P50" in NB05
     assert 'run_gh * zs["contract_usd_per_gpu_hour"]' not in NB05
     assert "final run incl. goodput losses at the contract price [thousand USD]" in NB05
     # the section-4 table's empty payback said 'capped at the horizon'; it is the median draw never

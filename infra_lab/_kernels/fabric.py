@@ -5,7 +5,9 @@ is the interface training and serving call.
 
 Kernels take only numpy arrays and scalars; topology arrives in the integer vector built by
 :class:`infra_lab.fabric.Fabric`. Beside each kernel sits a plain Python reference
-(``*_reference``) written independently, and the tests run one test class against both.
+(``*_reference``) written independently, and the tests run one test class against both;
+routing's reference, which builds the fabric as an explicit graph from its named links, is
+:func:`infra_lab._kernels.fabric_reference.route_flows_reference`.
 """
 
 from __future__ import annotations
@@ -64,9 +66,15 @@ def _mix64(x):
 
 @njit(cache=True)
 def ecmp_hash(src, dst, sub, seed, n_gpus):
-    """Per-flow ECMP hash of (src, dst, queue pair ``sub``) under ``seed`` (uint64)."""
+    """Per-flow ECMP hash of (src, dst, queue pair ``sub``) under ``seed`` (uint64).
+
+    key = (src · n_gpus + dst) · 64 + sub mod 64, with sub div 64 in bits 56 and up: one key
+    per (src, dst, queue pair) while n_gpus < 2^25 and sub < 2^14 (queue pairs 64 .. 127 of
+    one flow took the keys of the next destination's 0 .. 63 before); the contract
+    :func:`infra_lab._kernels.fabric_reference.flow_hash` restates."""
     key = np.uint64(src) * np.uint64(n_gpus) + np.uint64(dst)
-    key = key * np.uint64(64) + np.uint64(sub)
+    key = key * np.uint64(64) + np.uint64(sub % 64)
+    key = key | (np.uint64(sub // 64) << np.uint64(56))
     return _mix64(key ^ _mix64(np.uint64(seed) + np.uint64(0x9E3779B97F4A7C15)))
 
 
@@ -114,6 +122,8 @@ def route_flows(src, dst, nbytes, T, mode, qps, seed, order):
     aggregated trunks per leaf: the planes every leaf cables and, between two full leaves, the
     planes a part-filled last leaf does not), ROUTE_SPRAY_EXPLICIT (the same split written out link by
     link), ROUTE_ADAPTIVE (flows in ``order`` take the least-loaded spine, ties by hash).
+    PXN (``T_PXN``) sends a flow bound for another rail over the scale-up fabric to the lowest
+    GPU of its own host whose NIC is on the destination's rail, and out through that NIC.
     Returns (ptr, links, weights): flow f uses links[ptr[f]:ptr[f+1]] with the given weights.
     """
     F = src.shape[0]
@@ -155,7 +165,7 @@ def route_flows(src, dst, nbytes, T, mode, qps, seed, order):
                 # source's own tray where a domain has several), which stages the data in its
                 # HBM (written, then read by its NIC: weight 2)
                 nic = (rs // Pr) * Pr + rd % Pr
-                relay = nic * G // R
+                relay = (nic * G + R - 1) // R   # the lowest GPU i whose NIC i·R//G is nic
                 if relay != i_s:
                     pos = _su_hop(ms, i_s, relay, T, tmp_l, tmp_w, pos)
                     tmp_l[pos] = T[T_STG] + ms * G + relay

@@ -100,7 +100,7 @@ C_NAMES = (
     "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S", "MTP", "MTP_MOE",
     "RGROUPS", "RGROUP_TOPK", "Z3_PP_RESHARD", "sp_backward_regather", "SHARED_X", "PP_SCHED",
     "fsdp_fp32_sharded_params", "FSDP_RS_BYTES", "FSDP_GRAD_QUEUE", "fp8_caches_weights", "PP_EXEC",
-    "FSDP_AG_BYTES", "pp_p2p_interleaved_calls", "Z3_RS_BYTES",
+    "FSDP_AG_BYTES", "pp_p2p_interleaved_calls", "Z3_RS_BYTES", "SP_RG_OVL",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -115,7 +115,11 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
  C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE,
  C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD, C_SP_REGATHER, C_SHARED_X, C_PP_SCHED,
- C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_FP8_CACHE, C_PP_EXEC, C_FSDP_AG, C_PP_CALLS, C_Z3_RS) = range(len(C_NAMES))
+ C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_FP8_CACHE, C_PP_EXEC, C_FSDP_AG, C_PP_CALLS, C_Z3_RS,
+ C_SP_RG_OVL) = range(len(C_NAMES))
+# C_SP_RG_OVL: the share of a sequence-parallel backward re-gather hidden behind the dgrad GEMMs
+# up to their time (SP_REGATHER_OVERLAP, sp_regather_exposed); il.training.collectives_by_dimension
+# sets it to 0, with the stack's overlap factors, for the raw communication time
 # C_Z3_RS: bytes per parameter of the ZeRO-3 / FSDP per-layer gradient reduce-scatter
 # (infra_lab.memory.zero3_reduce_bytes: the one owner the memory model's C_FSDP_RS reads too)
 # C_PP_CALLS (stack factor pp_p2p_interleaved_calls): how the interleaved schedule's send/receive
@@ -211,6 +215,13 @@ https://github.com/NVIDIA/TransformerEngine/blob/3cd6870ceb809f173a31e3cac5034e5
 For a stack that keeps the gathered input (C_SP_REGATHER = 0: PyTorch DTensor's autograd saves
 the matmul's all-gathered input) they run only with per-op SAC, whose save list has no
 all-gather, so the recomputed forward gathers again (rc = 1)."""
+SP_REGATHER_OVERLAP = 1.0
+"""Share of a sequence-parallel backward re-gather hidden behind the dgrad GEMMs, up to their
+time (C_SP_RG_OVL; :func:`sp_regather_exposed`): 1, all of it, because the stacks that re-gather
+(C_SP_REGATHER = 1) issue the gather asynchronously before the dgrad GEMM and wait for it after
+(Korthikanti et al. 2022 §4.2.2 and the Megatron-Core / Transformer Engine code cited at
+:data:`SP_BACKWARD_GATHERS_DENSE`); what outlasts the GEMMs stays exposed. A constant of the
+model, not a stack factor: ``il.training.collectives_by_dimension`` sets it to 0 for the raw time."""
 SP_BACKWARD_GATHERS_MOE = 1.0
 """As :data:`SP_BACKWARD_GATHERS_DENSE` for an MoE layer: the QKV input only (the routed experts'
 input is gathered by the dispatcher, whose output the grouped GEMM keeps: no second gather),
@@ -1678,9 +1689,10 @@ def cp_exposed(cp, step, allgather, ovl, attn, attn_fwd, full_recompute, ag):
 
 
 @njit(cache=True)
-def sp_regather_exposed(cost, regather, rc, tp_ovl, window):
+def sp_regather_exposed(cost, regather, rc, tp_ovl, window, rg_ovl):
     """Exposed time of one layer's sequence-parallel input all-gathers in backward [s]
-    (``cost``: SP_BACKWARD_GATHERS_* all-gathers of the layer's tokens x hidden, 0 without SP).
+    (``cost``: SP_BACKWARD_GATHERS_* all-gathers of the layer's tokens x hidden, 0 without SP;
+    their raw time).
 
     * A stack that keeps only the 1/tp shard (``regather`` = 1: Megatron-LM / Megatron-Core,
       Transformer Engine) issues each gather asynchronously before the dgrad GEMM of the linear
@@ -1688,8 +1700,9 @@ def sp_regather_exposed(cost, regather, rc, tp_ovl, window):
       by this extra all-gather, we overlap this communication with the computation required to
       calculate gradients with respect to Y", Korthikanti et al. 2022 §4.2.2; ``async_op=True``
       then ``grad_output.matmul(weight)`` then ``handle.wait()`` in Megatron's layers.py, the same
-      order in Transformer Engine's LayerNormLinear / LayerNormMLP): only what outlasts the dgrad
-      GEMMs (``window``) is exposed. APPROXIMATION: the gather's use of SMs and HBM beside the
+      order in Transformer Engine's LayerNormLinear / LayerNormMLP): ``rg_ovl`` of it (C_SP_RG_OVL,
+      :data:`SP_REGATHER_OVERLAP` = 1) is hidden up to the dgrad GEMMs' time (``window``), the
+      rest exposed. APPROXIMATION: the gather's use of SMs and HBM beside the
       GEMM is not priced.
     * A stack that keeps the gathered input (``regather`` = 0, PyTorch DTensor) gathers again only
       when per-op SAC (rc = 1) recomputes the forward's all-gathers, which sit on the recomputed
@@ -1697,7 +1710,7 @@ def sp_regather_exposed(cost, regather, rc, tp_ovl, window):
     if cost <= 0.0:
         return 0.0
     if regather > 0.5:
-        return exposed(cost, 1.0, window)
+        return exposed(cost, rg_ovl, window)
     if rc == 1:
         return cost * (1.0 - tp_ovl)
     return 0.0
@@ -2112,9 +2125,9 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
         # sequence parallelism's backward re-gather of the column-parallel inputs (Q_TP_AG is 0
         # without SP): see sp_regather_exposed
         tp_d += sp_regather_exposed(SP_BACKWARD_GATHERS_DENSE * q[Q_TP_AG], c[C_SP_REGATHER], rc, c[C_TP_OVL],
-                                    win_rg_d)
+                                    win_rg_d, c[C_SP_RG_OVL])
         tp_m += sp_regather_exposed((SP_BACKWARD_GATHERS_MOE + c[C_SHARED_X]) * q[Q_TP_AG], c[C_SP_REGATHER], rc,
-                                    c[C_TP_OVL], win_rg_m)
+                                    c[C_TP_OVL], win_rg_m, c[C_SP_RG_OVL])
         cp_d = cp_exposed(cp, q[Q_CP], c[C_CP_AG], c[C_CP_OVL], win_cp_d, fwd_cp_d, rc == 2, q[Q_CP_AG])
         cp_m = cp_exposed(cp, q[Q_CP], c[C_CP_AG], c[C_CP_OVL], win_cp_m, fwd_cp_m, rc == 2, q[Q_CP_AG])
         # one MTP module: its transformer layer's TP, CP and EP collectives (the projection and

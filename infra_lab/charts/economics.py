@@ -70,7 +70,7 @@ def interval_chart(df: pl.DataFrame, *, x_title: str, title: str = "", color: st
     return alt.layer(*layers).properties(width=480)
 
 
-def tornado_chart(df: pl.DataFrame, *, x_title: str = "owned cost [USD per useful GPU-hour]",
+def tornado_chart(df: pl.DataFrame, *, x_title: str = "owned cost, every other input at its mode [USD per useful GPU-hour]",
                   title: str = "What moves the answer: each input at the low and high of its range") -> alt.Chart:
     """Tornado: one bar per input from its low-input output to its high-input output, sorted
     by swing, with a rule at the base case. Rows are named by ``label`` (human name with

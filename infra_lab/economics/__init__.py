@@ -18,6 +18,8 @@ Modules (everything is re-exported here, so ``il.economics.<name>`` keeps workin
   6·N·D cross-check, Epoch's amortized method.
 * :mod:`~infra_lab.economics.compare` — like-for-like AMD vs NVIDIA per trained token.
 * :mod:`~infra_lab.economics.deal` — who makes money: AMD, IBM, Zyphra.
+* :mod:`~infra_lab.economics.figures` — which owned cost: the point estimate, the Monte Carlo
+  P50 and the like-for-like P50 of a GPU-hour, each from its one owner, and the steps between.
 
 Units: US dollars, hours of wall clock, SI otherwise; names carry the unit
 (``price_usd_per_gpu_hour``, ``tdp_W``). Headlines use the Monte Carlo median with its P5-P95
@@ -39,7 +41,7 @@ https://arxiv.org/abs/2405.21015 ; code https://github.com/epoch-research/traini
 
 from __future__ import annotations
 
-from . import compare, data, deal, finance, montecarlo, owned, runs, uncertainty  # noqa: F401
+from . import compare, data, deal, figures, finance, montecarlo, owned, runs, uncertainty  # noqa: F401
 from .compare import (
                       LIKE_FOR_LIKE_DRAWS,
                       LIKE_FOR_LIKE_SEED,
@@ -92,6 +94,14 @@ from .data import (
                       useful_life_policies,
 )
 from .deal import UNKNOWNS, DealPnL, deal_pnl
+from .figures import (
+                      OWNED_COST_DRAWS,
+                      OWNED_COST_SEED,
+                      OWNED_FIGURES,
+                      owned_cost_band,
+                      owned_cost_bridge,
+                      owned_cost_figures,
+)
 from .finance import (
                       OPERATOR_PARAMS,
                       PATHS,
@@ -148,7 +158,7 @@ from .runs import (
                       training_flop,
                       zyphra_bill,
 )
-from .uncertainty import Band, band, distribution_mean, fmt_band, percentiles
+from .uncertainty import Band, PaybackBand, band, distribution_mean, fmt_band, percentiles
 
 _irr = irr  # the old private name, kept for scripts that imported it
 
@@ -169,7 +179,7 @@ __all__ = [
     "payback_years", "payback_band", "straight_line_value", "exponential_value", "residual_value", "operator_inputs",
     "operator_cash_flows", "provider_view", "tco", "tco_total", "tco_arrays",
     # uncertainty
-    "Band", "band", "distribution_mean", "percentiles", "fmt_band", "sample_parameters", "monte_carlo",
+    "Band", "PaybackBand", "band", "distribution_mean", "percentiles", "fmt_band", "sample_parameters", "monte_carlo",
     "monte_carlo_owned_cost", "owned_specs", "tornado",
     # runs
     "RunCost", "EpochCost", "ZyphraBill", "training_flop", "gpu_hours_for", "gpu_hours_from_estimate",
@@ -178,6 +188,8 @@ __all__ = [
     "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents", "matched_serving", "compare_owned",
     "LIKE_FOR_LIKE_DRAWS", "LIKE_FOR_LIKE_SEED", "owned_gpu_hour_quote", "owned_gpu_hour_price", "rented_gpu_hour_price",
     "break_even_capex", "useful_work_cost", "compare_useful_work", "DealPnL", "deal_pnl", "UNKNOWNS",
+    # which owned-cost figure
+    "OWNED_COST_DRAWS", "OWNED_COST_SEED", "OWNED_FIGURES", "owned_cost_band", "owned_cost_figures", "owned_cost_bridge",
 ]
 
 from ..errors import name_keywords_of as _name_keywords_of  # noqa: E402

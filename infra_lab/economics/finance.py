@@ -43,6 +43,7 @@ from .owned import (
     owned_cost_per_gpu_hour,
     owned_inputs,
 )
+from .uncertainty import PaybackBand
 
 __all__ = [
     "PATHS", "VALUE_CURVES", "RETIRE_RULES", "OPERATOR_PARAMS", "annuity_factor", "npv", "irr", "irr_array",
@@ -226,7 +227,7 @@ def payback_years(cash_flows: Any, step_years: float = 1.0) -> float:
     return float(((i - 1) + (-cum[i - 1]) / cf[i]) * dt)   # a float, as the 0.0 and inf above
 
 
-def payback_band(paybacks: Any):
+def payback_band(paybacks: Any) -> PaybackBand:
     """P5, P50, P95 and mean of paybacks over Monte Carlo draws [years], with "never repaid"
     kept as ``math.inf``: the convention of :func:`payback_years`, ``ProviderView.payback_years``
     and :func:`operator_cash_flows`'s ``payback``, so a band and a single view read alike.
@@ -258,7 +259,7 @@ def payback_band(paybacks: Any):
       never: the operating cash does not repay the outlay within the horizon (the field is inf)
       (exact values: the attributes)
     """
-    from .uncertainty import PaybackBand, percentiles
+    from .uncertainty import percentiles
 
     a = V.float_array("paybacks", paybacks)
     if a.ndim != 1 or a.size == 0 or np.isnan(a).any() or (a < 0).any():

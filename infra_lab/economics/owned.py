@@ -860,8 +860,9 @@ def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",
 
     Returns
     -------
-    polars DataFrame: utilization, option, kind ("own" | "rent on demand" | "rent committed"),
-    usd_per_gpu_hour
+    polars DataFrame: utilization, option (the owned curve's is "own <accelerator> (point
+    estimate)": the owned cost at these inputs, not a Monte Carlo P50), kind ("own" | "rent on
+    demand" | "rent committed"), usd_per_gpu_hour
 
     Examples
     --------
@@ -891,7 +892,7 @@ def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",
     F, E = base.fixed_usd_per_calendar_hour, base.energy_usd_per_gpu_hour
     rows = []
     for u in grid:
-        rows.append({"utilization": u, "option": f"own {base.accelerator}", "kind": "own",
+        rows.append({"utilization": u, "option": f"own {base.accelerator} (point estimate)", "kind": "own",
                      "usd_per_gpu_hour": F / u + E})
         for label, price in rentals.items():
             com = label in committed

@@ -264,7 +264,8 @@ def _named_price_note(accelerator: str, name: str) -> str:
     return (f"price 'owned': il.economics.owned_gpu_hour_price({accelerator!r}), the like-for-like owned cost "
             "(P50 of a Monte Carlo at the newest 8-GPU baseboard listing and shared host, network and opex "
             f"ranges); il.economics.owned_cost_per_gpu_hour({accelerator!r}) is the point estimate at the "
-            f"default inputs ({point:.3f} USD per GPU hour)")
+            f"default inputs ({point:.3f} USD per GPU hour); il.economics.owned_cost_figures({accelerator!r}) lists "
+            "the three owned figures and what each holds")
 
 
 def _warn_does_not_fit(estimate: Any, accelerator: str | None) -> None:

@@ -36,7 +36,7 @@ from ..errors import ValidationError, unknown
 from . import _validate as V
 
 __all__ = [
-    "Band", "effective_distribution", "lognormal_outside", "LOGNORMAL_OUTSIDE_MAX", "distribution_mean", "lognormal_sigma", "triangular_quantile", "uniforms", "normals",
+    "Band", "PaybackBand", "effective_distribution", "lognormal_outside", "LOGNORMAL_OUTSIDE_MAX", "distribution_mean", "lognormal_sigma", "triangular_quantile", "uniforms", "normals",
     "stream_key", "sample", "specs_from_frame", "monte_carlo", "percentiles", "band", "fmt_band",
     "tornado",
 ]

@@ -33,10 +33,12 @@ COMM_COMPONENTS = ("tp_comm", "cp_comm", "ep_comm", "pp_p2p", "dp_grad_comm", "d
 """The breakdown components (:data:`infra_lab.training.COMPONENTS`) that are communication, in
 the order :func:`collectives_by_dimension` lists them."""
 
-OVERLAP_CONSTANTS = (kt.C_TP_OVL, kt.C_CP_OVL, kt.C_EP_OVL, kt.C_PP_OVL, kt.C_DP_OVL, kt.C_Z3_OVL)
+OVERLAP_CONSTANTS = (kt.C_TP_OVL, kt.C_CP_OVL, kt.C_EP_OVL, kt.C_PP_OVL, kt.C_DP_OVL, kt.C_Z3_OVL,
+                     kt.C_SP_RG_OVL)
 """The step kernel's overlap factors (tp_comm_overlap, cp_comm_overlap, the EP overlap,
-pp_p2p_overlap, dp_comm_overlap, zero3_comm_overlap) that :func:`collectives_by_dimension` sets to
-0 for the raw time of each component."""
+pp_p2p_overlap, dp_comm_overlap, zero3_comm_overlap, and the share of the sequence-parallel
+backward re-gather hidden behind the dgrad GEMMs, :data:`infra_lab._kernels.training.SP_REGATHER_OVERLAP`)
+that :func:`collectives_by_dimension` sets to 0 for the raw time of each component."""
 
 # the step kernel's outputs (kt.OUT_NAMES) that make a stage's time per micro-batch (compute and
 # the TP/CP/EP collectives) and its once-a-step data-parallel and optimizer time
@@ -50,7 +52,7 @@ assert _OP_CODE["send_recv"] == kc.OP_SEND_RECV and _OP_CODE["all_to_all"] == kc
 _SCHEMA = {"dimension": pl.String, "component": pl.String, "op": pl.String, "what": pl.String,
            "group_ranks": pl.Int64, "ranks_per_domain": pl.Int64, "crosses_scale_up": pl.Boolean,
            "bytes_per_call": pl.Float64, "time_per_call_s": pl.Float64, "calls": pl.Float64,
-           "calls_per": pl.String}
+           "calls_per": pl.String, "calls_per_micro_batch": pl.Float64, "calls_per_step": pl.Float64}
 
 
 @named_keywords(name="il.training.collectives")
@@ -75,21 +77,36 @@ def collectives(scenario: Scenario | dict, *, stack: str | None = None,
         uses the NICs), bytes_per_call [bytes] (``il.collective``'s size: an all-gather's or
         reduce-scatter's whole array, an all-to-all's send buffer per rank), time_per_call_s
         [s], calls [count] and calls_per (what that count is per: "dense layer and
-        micro-batch", "MoE layer and micro-batch", "layer and micro-batch", "boundary",
-        "step", "micro-batch", "layer"; null where the schedule sets it, see ``what``).
+        micro-batch", "MoE layer and micro-batch", "layer and micro-batch", "step",
+        "micro-batch", "layer"; null where the schedule sets it, see ``what``),
+        calls_per_micro_batch [count per micro-batch] and calls_per_step [count per step] (the
+        calls of the stage whose term the step carries; null where a count per micro-batch is
+        not defined, or where the pipeline schedule sets it).
 
     Notes
     -----
-    Rows only for the dimensions of size > 1. The tensor-parallel counts are a dense-like
-    layer's (an MoE layer issues half of them for its attention, the same again for shared
-    experts, and the expert-TP pair, ``etp`` rows); full recompute adds the recomputed
-    forward's calls to the counts, as the step model does. The EP all-to-all's time is the
-    mean rank's; the step charges it × the busiest expert rank's load imbalance. Data-parallel
-    rows are the stage with the most parameters per rank (the others differ only in their
-    bucket sizes), a ZeRO-2 plan reduces its buckets every micro-batch. The pipeline's ring
-    boundary of an interleaved schedule (last stage to the first) is not listed: it is priced
-    as the slower of the listed kinds. Per-step totals, raw and exposed:
-    :func:`collectives_by_dimension`.
+    Rows only for the dimensions of size > 1. ``calls`` of a tensor-parallel row is a
+    dense-like layer's (an MoE layer issues half of them for its attention, the same again for
+    shared experts, and the expert-TP pair, ``etp`` rows; the backward re-gather 1 + the
+    shared experts' 1 of a dense layer's 2); full recompute adds the recomputed forward's calls
+    to the counts, as the step model does. The per-micro-batch counts of the TP, CP and EP rows
+    are over the layers of the pace stage (the stage the step's per-micro-batch terms come
+    from): each layer's calls at its kind and at the recompute mode it runs
+    (``training.recompute_num_layers``: the layers full recompute leaves out issue the
+    no-recompute count; the multi-token-prediction modules as layers of their kind), and per
+    step × the micro-batches per step (global_batch / (dp × micro_batch)); so
+    Σ calls_per_step × time_per_call_s of the TP and CP rows is their raw time per step
+    (:func:`collectives_by_dimension`), and of the EP rows the largest (the two of a
+    multi-domain dispatch are pipelined) × the busiest expert rank's load imbalance: the EP
+    all-to-all's time here is the mean rank's. Data-parallel rows are the stage whose
+    data-parallel term the step carries (the largest data-parallel and optimizer time); a
+    ZeRO-2 plan reduces its buckets every micro-batch; a ZeRO-3 / FSDP plan gathers each layer
+    before its forward and, where it reshards every micro-batch, again before its backward
+    (its calls take the stack's zero3_bandwidth_efficiency on top in the step). Pipeline rows: one per
+    kind of stage boundary and, when the interleaved schedule's chunks form a ring (pp > 1,
+    vp > 1, not a V schedule), the last-to-first stage boundary; how many of their transfers
+    a step waits for is the schedule's (the ``pp_p2p`` component), so their counts are null.
+    Per-step totals, raw and exposed: :func:`collectives_by_dimension`.
 
     Examples
     --------
@@ -105,82 +122,158 @@ def collectives(scenario: Scenario | dict, *, stack: str | None = None,
     ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params, _HOOK_OF_SCENARIO)
     c, P = ctx.c, ctx.P
     layout = np.array([tp, pp, vp, cp, dp, ep, etp], dtype=np.int64)
+    _, lay, ncand, _ = _evaluate_plan(sc, ctx)
+    k_pace, k_dp = _step_stages(sc, ctx, ncand)
+    m = c[kt.C_GBATCH] / (dp * mbs)
+    stage = _LayerCounts.of(lay[0, k_pace], rc, c)
     rows: list[dict] = []
 
-    def add(dimension, component, op, what, n, k, size, calls=None, per=None):
+    def add(dimension, component, op, what, n, k, size, calls=None, per=None, per_mb=None, per_step=None):
         n, k = int(n), int(k)
         rows.append({"dimension": dimension, "component": component, "op": op, "what": what,
                      "group_ranks": n, "ranks_per_domain": k, "crosses_scale_up": bool(kt.crosses(n, k) > 0.5),
                      "bytes_per_call": float(size),
                      "time_per_call_s": float(kt.coll(np.int64(_OP_CODE[op]), float(size), np.int64(n),
                                                       np.int64(k), P)),
-                     "calls": None if calls is None else float(calls), "calls_per": per})
+                     "calls": None if calls is None else float(calls), "calls_per": per,
+                     "calls_per_micro_batch": None if per_mb is None else float(per_mb),
+                     "calls_per_step": None if per_step is None else float(per_step)})
+
+    def add_layer(dimension, component, op, what, n, k, size, per, count, dense=0.0, moe=0.0, each=0.0):
+        """A collective issued per layer: ``count(r)`` its calls per layer at recompute mode r
+        (the unit ``per``); a dense-like layer issues ``dense`` × that, an MoE layer ``moe`` ×,
+        every layer ``each`` × more; totals over the pace stage's layers (:class:`_LayerCounts`)."""
+        per_mb = stage.calls(count, dense + each, moe + each)
+        add(dimension, component, op, what, n, k, size, count(rc), per, per_mb, m * per_mb)
 
     k_tp, k_etp, k_cp, k_ep = (int(x) for x in kt.plan_groups(c, layout)[:4])
     act, routed, kv = kt.message_bytes(c, tp, cp, float(mbs))
-    full = rc == 2
-    n_tp = kt.TP_COLLECTIVES + (kt.TP_FULL_RECOMPUTE if full else 0.0)
+
+    def n_tp(r):
+        return kt.TP_COLLECTIVES + (kt.TP_FULL_RECOMPUTE if r == 2 else 0.0)
+
+    shared = c[kt.C_SHARED_X]
+    # an MoE layer: its attention's TP collectives (half a dense layer's), its shared experts'
+    # MLP as many again, the routed tokens' expert-TP pair (eval_head's tp_m)
+    moe_tp = 0.5 * (1.0 + shared)
     if tp > 1:
         if spf:
-            add("tp", "tp_comm", "reduce_scatter", "sequence-parallel layer output (tokens x hidden)",
-                tp, k_tp, act, n_tp, "dense layer and micro-batch")
-            add("tp", "tp_comm", "all_gather", "sequence-parallel layer input (tokens x hidden)",
-                tp, k_tp, act, n_tp, "dense layer and micro-batch")
-            regather = c[kt.C_SP_REGATHER] > 0.5 or rc == 1
-            add("tp", "tp_comm", "all_gather", "backward re-gather of a column-parallel input (sequence "
-                "parallelism; mostly hidden behind the dgrad GEMMs)", tp, k_tp, act,
-                kt.SP_BACKWARD_GATHERS_DENSE if regather else 0.0, "dense layer and micro-batch")
+            add_layer("tp", "tp_comm", "reduce_scatter", "sequence-parallel layer output (tokens x hidden)",
+                      tp, k_tp, act, "dense layer and micro-batch", n_tp, dense=1.0, moe=moe_tp)
+            add_layer("tp", "tp_comm", "all_gather", "sequence-parallel layer input (tokens x hidden)",
+                      tp, k_tp, act, "dense layer and micro-batch", n_tp, dense=1.0, moe=moe_tp)
+
+            def n_regather(r):
+                return 1.0 if (c[kt.C_SP_REGATHER] > 0.5 or r == 1) else 0.0
+
+            add_layer("tp", "tp_comm", "all_gather", "backward re-gather of a column-parallel input (sequence "
+                      "parallelism; hidden behind the dgrad GEMMs up to their time)", tp, k_tp, act,
+                      "dense layer and micro-batch", lambda r: kt.SP_BACKWARD_GATHERS_DENSE * n_regather(r),
+                      dense=1.0, moe=(kt.SP_BACKWARD_GATHERS_MOE + shared) / kt.SP_BACKWARD_GATHERS_DENSE)
         else:
-            add("tp", "tp_comm", "all_reduce", "layer output after attention / MLP (tokens x hidden)",
-                tp, k_tp, act, n_tp, "dense layer and micro-batch")
+            add_layer("tp", "tp_comm", "all_reduce", "layer output after attention / MLP (tokens x hidden)",
+                      tp, k_tp, act, "dense layer and micro-batch", n_tp, dense=1.0, moe=moe_tp)
     if etp > 1:
         for op in ("all_gather", "reduce_scatter"):
-            add("etp", "tp_comm", op, "routed tokens over the expert-TP ranks (tokens/tp x top_k x hidden)",
-                etp, k_etp, routed * etp, 0.5 * n_tp, "MoE layer and micro-batch")
+            add_layer("etp", "tp_comm", op, "routed tokens over the expert-TP ranks (tokens/tp x top_k x hidden)",
+                      etp, k_etp, routed * etp, "MoE layer and micro-batch", lambda r: 0.5 * n_tp(r), moe=1.0)
     if cp > 1:
-        _cp_rows(add, c, cp, k_cp, kv, full)
+        _cp_rows(add_layer, c, cp, k_cp, kv)
     if ep > 1:
-        n_a2a = kt.EP_ALL_TO_ALLS + (kt.EP_FULL_RECOMPUTE if full else (c[kt.C_SEL_A2A] if rc == 1 else 0.0))
+        def n_a2a(r):
+            return kt.EP_ALL_TO_ALLS + (kt.EP_FULL_RECOMPUTE if r == 2 else (c[kt.C_SEL_A2A] if r == 1 else 0.0))
+
         a, na, ka, b, nb, kb = kt.ep_messages(c, routed / c[kt.C_TOPK], np.int64(ep), np.int64(k_ep))
         deepep = c[kt.C_DISPATCH] > 0.5
         what = ("dispatch / combine: each token once per destination rank" if deepep else
                 "dispatch / combine: every routed copy (tokens/tp x top_k x hidden)")
         if nb > 1:
             what += " within the domain (pipelined with the inter-domain all-to-all: the slower sets the time)"
-        add("ep", "ep_comm", "all_to_all", what, na, ka, a, n_a2a, "MoE layer and micro-batch")
+        add_layer("ep", "ep_comm", "all_to_all", what, na, ka, a, "MoE layer and micro-batch", n_a2a, moe=1.0)
         if nb > 1:
-            add("ep", "ep_comm", "all_to_all", "dispatch / combine across domains over the same-rail ranks: "
-                "each token once per destination domain", nb, kb, b, n_a2a, "MoE layer and micro-batch")
+            add_layer("ep", "ep_comm", "all_to_all", "dispatch / combine across domains over the same-rail ranks: "
+                      "each token once per destination domain", nb, kb, b, "MoE layer and micro-batch", n_a2a,
+                      moe=1.0)
     if pp > 1:
-        _pp_rows(ctx, add, act, tp, cp, dp, pp)
-    _dp_rows(sc, ctx, add, layout, zero, fsdp)
+        _pp_rows(ctx, add, act, tp, cp, dp, pp, vp)
+    _dp_rows(ctx, add, layout, zero, fsdp, lay[0, k_dp], m)
     return pl.DataFrame(rows, schema=_SCHEMA)
 
 
-def _cp_rows(add, c, cp, k_cp, kv, full) -> None:
+class _LayerCounts:
+    """The layers of one pipeline-stage candidate (a ``lay`` row) as the step kernel's
+    ``eval_head`` weighs their per-layer collectives: dense-like, MoE and multi-token-prediction
+    layers, and of each those full recompute re-runs (the others issue recompute mode 0's
+    collectives; under the other modes every layer is the plan's mode)."""
+
+    def __init__(self, nd, rd, nm, rm, nx, rx, rc, mtp_moe):
+        self.nd, self.rd, self.nm, self.rm, self.nx, self.rx = nd, rd, nm, rm, nx, rx
+        self.rc, self.mtp_moe = rc, mtp_moe
+
+    @classmethod
+    def of(cls, row, rc, c):
+        nd, nm = float(row[kt.L_ND]), float(row[kt.L_NM])
+        nx = float(row[kt.L_HEAD] * c[kt.C_MTP])
+        full = rc == 2
+        rd = float(row[kt.L_RD]) if full else nd
+        rm = float(row[kt.L_RM]) if full else nm
+        rx = float(row[kt.L_RX]) if full else nx
+        return cls(nd, rd, nm, rm, nx, rx, rc, c[kt.C_MTP_MOE] > 0.5)
+
+    def calls(self, count, dense, moe):
+        """Calls per micro-batch of a collective that a dense-like layer issues ``dense`` ×
+        ``count(r)`` times and an MoE layer ``moe`` × (r: the recompute mode the layer runs at;
+        an MTP module as a layer of its kind)."""
+        r, r0 = count(self.rc), count(0)
+        mtp = moe if self.mtp_moe else dense
+        return (dense * (self.rd * r + (self.nd - self.rd) * r0) + moe * (self.rm * r + (self.nm - self.rm) * r0)
+                + mtp * (self.rx * r + (self.nx - self.rx) * r0))
+
+
+def _step_stages(sc, ctx, ncand) -> tuple[int, int]:
+    """(pace stage, data-parallel stage): the stage candidates whose per-micro-batch terms
+    (compute and the TP / CP / EP collectives) and whose data-parallel and optimizer terms the
+    step kernel carries, each candidate priced alone (the first of equals)."""
+    nc = int(ncand[0])
+    if nc == 1:
+        return 0, 0
+    alone = [_evaluate_plan(sc, ctx, None, k)[0] for k in range(nc)]
+    return (int(np.argmax([a[_PER_MICRO_BATCH].sum() for a in alone])),
+            int(np.argmax([a[_DP_AND_OPTIMIZER].sum() for a in alone])))
+
+
+def _cp_rows(add_layer, c, cp, k_cp, kv) -> None:
     """The context-parallel exchange by ``parallelism.cp_rotate`` (C_CP_AG), as
-    :func:`infra_lab._kernels.training.fill_plan_comm` prices it."""
+    :func:`infra_lab._kernels.training.fill_plan_comm` sizes it and
+    :func:`~infra_lab._kernels.training.cp_exposed` counts it (every layer, each micro-batch)."""
     hop = 1 if kt.crosses(cp, k_cp) > 0.5 else 2
     mode = c[kt.C_CP_AG]
+    per = "layer and micro-batch"
+
+    def passes(r):          # forward, backward, and the recomputed forward under full recompute
+        return 3.0 if r == 2 else 2.0
+
     if mode > 1.5:
-        add("cp", "cp_comm", "all_gather", "K and V of every rank (exposed)", cp, k_cp, kv * cp,
-            3.0 if full else 2.0, "layer and micro-batch")
-        add("cp", "cp_comm", "reduce_scatter", "dK and dV of every rank (exposed)", cp, k_cp, kv * cp,
-            1.0, "layer and micro-batch")
+        add_layer("cp", "cp_comm", "all_gather", "K and V of every rank, once per pass (nothing hidden)", cp, k_cp,
+                  kv * cp, per, passes, each=1.0)
+        add_layer("cp", "cp_comm", "reduce_scatter", "dK and dV of every rank (nothing hidden)", cp, k_cp, kv * cp,
+                  per, lambda r: 1.0, each=1.0)
     elif mode > 0.5:
-        add("cp", "cp_comm", "all_gather", "K and V of every rank (all-gather rotation)", cp, k_cp, kv * cp,
-            3.0 if full else 2.0, "layer and micro-batch")
-        add("cp", "cp_comm", "send_recv", "fp32 dK and dV to the next rank (ring step)", 2, hop,
-            kv * 4.0 / c[kt.C_ACT_BYTES], cp - 1.0, "layer and micro-batch")
+        add_layer("cp", "cp_comm", "all_gather", "K and V of every rank (all-gather rotation; hidden behind the "
+                  "pass's first ring step)", cp, k_cp, kv * cp, per, passes, each=1.0)
+        add_layer("cp", "cp_comm", "send_recv", "fp32 dK and dV to the next rank after each of the cp ring steps "
+                  "(the last waited at once)", 2, hop, kv * 4.0 / c[kt.C_ACT_BYTES], per, lambda r: float(cp),
+                  each=1.0)
     else:
-        add("cp", "cp_comm", "send_recv", "K and V to the next rank (ring step; slowest hop)", 2, hop, kv,
-            kt.CP_PASSES * (cp - 1.0) + ((cp - 1.0) if full else 0.0), "layer and micro-batch")
+        add_layer("cp", "cp_comm", "send_recv", "K and V to the next rank (ring step; slowest hop)", 2, hop, kv, per,
+                  lambda r: kt.CP_PASSES * (cp - 1.0) + ((cp - 1.0) if r == 2 else 0.0), each=1.0)
 
 
-def _pp_rows(ctx, add, act, tp, cp, dp, pp) -> None:
+def _pp_rows(ctx, add, act, tp, cp, dp, pp, vp) -> None:
     """One row per kind of pipeline boundary (within a scale-up domain, across), with how many
     of the pp − 1 boundaries are of that kind (:func:`infra_lab._kernels.training.pairs_cross`,
-    the placement fill_plan_comm reads)."""
+    the placement fill_plan_comm reads), and the interleaved schedule's ring boundary from the
+    last stage to the first where the chunks form a ring (:func:`~infra_lab._kernels.training.pp_ring`)."""
     stage = tp * cp * dp
     D = int(ctx.c[kt.C_D])
     cross = [kt.pairs_cross(b * stage, stage, stage, D) > 0.5 for b in range(pp - 1)]
@@ -189,20 +282,20 @@ def _pp_rows(ctx, add, act, tp, cp, dp, pp) -> None:
         if n:
             add("pp", "pp_p2p", "send_recv", f"stage boundary activation / gradient, 1/tp slice ({where}: "
                 f"{n} of the {pp - 1} boundaries; calls per step set by the schedule)", 2, 1 if x else 2, act / tp)
+    if kt.pp_ring(ctx.c, pp, vp):
+        x = kt.pairs_cross(0, stage, (pp - 1) * stage, D) > 0.5
+        add("pp", "pp_p2p", "send_recv", "interleaved ring boundary, last stage to the first (model chunk "
+            f"j·pp + pp − 1 to (j + 1)·pp), activation / gradient, 1/tp slice ({'across domains' if x else 'within a domain'}; "
+            "calls per step set by the schedule)", 2, 1 if x else 2, act / tp)
 
 
-def _dp_rows(sc, ctx, add, layout, zero, fsdp) -> None:
-    """Data-parallel rows of the stage with the most parameters per rank: Megatron's buckets
-    (reduce-scatter + all-gather, or all-reduce at ZeRO-0) or the ZeRO-3 / FSDP per-layer calls."""
-    from .context import _stage_tables
-
+def _dp_rows(ctx, add, layout, zero, fsdp, row, m) -> None:
+    """Data-parallel rows of the stage whose data-parallel time the step carries (``row``, its
+    ``lay`` row): Megatron's buckets (reduce-scatter + all-gather, or all-reduce at ZeRO-0) or
+    the ZeRO-3 / FSDP per-layer calls."""
     c = ctx.c
     tp, ep, etp = int(layout[kt.LY_TP]), int(layout[kt.LY_EP]), int(layout[kt.LY_ETP])
-    lay, ncand = _stage_tables(ctx, layout[None, :], sc.training.recompute_num_layers)
     g_ne, k_ne, g_e, k_e = (int(x) for x in kt.plan_groups(c, layout)[4:])
-    rows = lay[0, : int(ncand[0])]
-    per_rank = rows[:, kt.L_PNE] / tp + rows[:, kt.L_PE] / (ep * etp)
-    row = rows[int(np.argmax(per_rank))]
     p_ne, p_e, emb = row[kt.L_PNE] / tp, row[kt.L_PE] / (ep * etp), row[kt.L_PEMB] / tp
     if zero >= 3 or fsdp:
         nl = row[kt.L_ND] + row[kt.L_NM]
@@ -210,15 +303,22 @@ def _dp_rows(sc, ctx, add, layout, zero, fsdp) -> None:
             return
         ag_ne, ag_v, ag_e, rs_ne, rs_v, rs_e = kt.z3_layer_bytes(c, p_ne, p_e, nl, float(tp))
         kz, ks = c[kt.C_Z3_CALLS], c[kt.C_Z3_SMALL]
-        per = "layer" if (layout[kt.LY_PP] > 1 and c[kt.C_Z3_PP_RESHARD] < 0.5) else "layer and micro-batch"
+        keep = layout[kt.LY_PP] > 1 and c[kt.C_Z3_PP_RESHARD] < 0.5
+        per = "layer" if keep else "layer and micro-batch"
+        # calls of the stage: per micro-batch when resharded every micro-batch, else once a step
+        mb, st = (None, nl) if keep else (nl, m * nl)
         for dim, g, k, parts in (("fsdp", g_ne, k_ne, ((ag_ne, rs_ne, kz, "weight matrix"),
                                                        (ag_v, rs_v, ks, "norm / bias vector"))),
                                  ("expert_fsdp", g_e, k_e, ((ag_e, rs_e, kz, "expert weight matrix"),))):
             for ag, rs, n, name in parts:
-                if g > 1 and ag > 0:
-                    add(dim, "dp_param_comm", "all_gather", f"{name} before its forward (and again in "
-                        "backward when resharded)", g, k, ag, n, per)
-                    add(dim, "dp_grad_comm", "reduce_scatter", f"{name} gradient after its backward", g, k, rs, n, per)
+                if g > 1 and ag > 0 and n > 0:
+                    add(dim, "dp_param_comm", "all_gather", f"{name} before its forward", g, k, ag, n, per,
+                        None if mb is None else n * mb, n * st)
+                    if not keep:
+                        add(dim, "dp_grad_comm", "all_gather", f"{name} again before its backward (resharded "
+                            "after the forward)", g, k, ag, n, per, n * mb, n * st)
+                    add(dim, "dp_grad_comm", "reduce_scatter", f"{name} gradient after its backward", g, k, rs, n, per,
+                        None if mb is None else n * mb, n * st)
         return
     for dim, g, k, params, e in (("dp", g_ne, k_ne, p_ne, emb), ("expert_dp", g_e, k_e, p_e, 0.0)):
         if g <= 1 or params <= 0:
@@ -231,12 +331,13 @@ def _dp_rows(sc, ctx, add, layout, zero, fsdp) -> None:
             if n <= 0 or size <= 0:
                 continue
             if zero == 0:
-                add(dim, "dp_grad_comm", "all_reduce", f"gradient {which}", g, k, size * c[kt.C_GRAD_BYTES], n, per)
+                add(dim, "dp_grad_comm", "all_reduce", f"gradient {which}", g, k, size * c[kt.C_GRAD_BYTES], n, per,
+                    None, n)
             else:
                 add(dim, "dp_grad_comm", "reduce_scatter", f"gradient {which}", g, k, size * c[kt.C_GRAD_BYTES],
-                    n, per)
+                    n, per, n if zero == 2 else None, n * m if zero == 2 else n)
                 add(dim, "dp_param_comm", "all_gather", f"updated parameters, {which}", g, k,
-                    size * c[kt.C_WEIGHT_BYTES], n, "step")
+                    size * c[kt.C_WEIGHT_BYTES], n, "step", None, n)
 
 
 @named_keywords(name="il.training.collectives_by_dimension")
@@ -256,12 +357,15 @@ def collectives_by_dimension(scenario: Scenario | dict, *, stack: str | None = N
 
     Notes
     -----
-    APPROXIMATION: raw is the step kernel's own term with the stack's overlap factors
-    (:data:`OVERLAP_CONSTANTS`) set to 0, on the slowest stage of that run (with uneven stages
-    it can be another stage than the estimate's). Two terms the step model never overlaps by a
-    factor stay at their exposed part there: the sequence-parallel backward re-gather (always
-    behind the dgrad GEMMs) and the exposed context-parallel all-gather. The data-parallel raw
-    sum equals ``Estimate.dp_comm_raw_s``. ``nic_busy_fraction`` counts the TP and CP
+    APPROXIMATION: raw is the step kernel's own term with its overlap factors
+    (:data:`OVERLAP_CONSTANTS`: the stack's, and the share of the sequence-parallel backward
+    re-gather hidden behind the dgrad GEMMs) set to 0, on the stages the estimate's terms come
+    from (the pace stage for TP, CP and EP, the data-parallel stage for DP). Where the step
+    model hides nothing, raw = exposed truthfully: the exposed context-parallel all-gather
+    (``cp_rotate = "allgather-exposed"``), the last dK/dV hand-off of the all-gather rotation,
+    the plain 1F1B pipeline's transfers. The TP and CP raw sums equal Σ calls_per_step ×
+    time_per_call_s of :func:`collectives`' rows; the data-parallel raw sum equals
+    ``Estimate.dp_comm_raw_s``. ``nic_busy_fraction`` counts the TP and CP
     collectives that cross domains at their exposed time, EP, PP and DP at their raw time (the
     step kernel's rule, which network_s_per_step follows).
 
@@ -285,16 +389,10 @@ def _by_dimension(sc: Scenario, est: Estimate, stack, params) -> pl.DataFrame:
     c0 = ctx.c.copy()
     c0[list(OVERLAP_CONSTANTS)] = 0.0
     out, lay, ncand, comm = _evaluate_plan(sc, ctx)
-    nc = int(ncand[0])
-    if nc == 1:
-        k_pace = k_dp = 0
+    k_pace, k_dp = _step_stages(sc, ctx, ncand)
+    if int(ncand[0]) == 1:
         raw = {0: _evaluate_plan(sc, ctx, c0)[0]}
     else:
-        # each stage candidate alone, as the kernel prices it: the pace stage (largest per-micro-batch
-        # time, the first of equals) and the data-parallel stage (largest DP + optimizer time)
-        alone = [_evaluate_plan(sc, ctx, None, k)[0] for k in range(nc)]
-        k_pace = int(np.argmax([a[_PER_MICRO_BATCH].sum() for a in alone]))
-        k_dp = int(np.argmax([a[_DP_AND_OPTIMIZER].sum() for a in alone]))
         raw = {k: _evaluate_plan(sc, ctx, c0, k)[0] for k in {k_pace, k_dp}}
     exposed = dict(est.breakdown.iter_rows())
     q = comm[0, 0, 1 if spf else 0]

@@ -243,6 +243,9 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "PP_SCHED": float(pp_sched),
         # the scenario's own schedule priced (il.estimate): 1F1B executed per rank (kt.executes_1f1b)
         "PP_EXEC": 1.0 if pp_exec else 0.0,
+        # the share of sequence parallelism's backward re-gather hidden behind the dgrad GEMMs
+        # (kt.sp_regather_exposed; 0 only in collectives_by_dimension's raw run)
+        "SP_RG_OVL": kt.SP_REGATHER_OVERLAP,
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})

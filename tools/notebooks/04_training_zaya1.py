@@ -621,15 +621,17 @@ display(Markdown(
 `il.training.collectives(scenario)` lists every collective the step model prices for the plan:
 the parallel dimension, the op, the group and how many of its ranks share a scale-up domain
 (fewer than the group: its traffic crosses the NICs), the bytes and time of one call and how
-often it runs; `il.training.collectives_by_dimension(scenario)` adds, per breakdown component,
-the raw time per step (the stack's overlap factors at 0) against what the step time carries.
+often it runs (`calls` per its `calls_per` unit, and `calls_per_micro_batch` / `calls_per_step`
+over the stage whose term the step carries; a pipeline row has no count, its schedule sets it);
+`il.training.collectives_by_dimension(scenario)` adds, per breakdown component, the raw time
+per step (the model's overlap factors at 0) against what the step time carries.
 `infra-lab estimate SCENARIO --collectives` prints both.
 """),
     ("code", r"""
 coll_rows = il.training.collectives(sc)
 coll_dims = il.training.collectives_by_dimension(sc)
 display(coll_rows.select("dimension", "op", "what", "group_ranks", "ranks_per_domain", "bytes_per_call",
-                         "time_per_call_s", "calls", "calls_per"))
+                         "time_per_call_s", "calls", "calls_per", "calls_per_step"))
 est_c = il.estimate(sc)
 cd = {r["component"]: r for r in coll_dims.iter_rows(named=True)}
 dp_rows = coll_rows.filter(pl.col("component") == "dp_grad_comm")
@@ -638,7 +640,7 @@ dims_run = sorted(set(coll_rows["dimension"]))
 display(il.charts.communication_chart(coll_dims, title=f"ZAYA1 on {hw.world_size:,} {hw.accelerator}: communication per step"))
 display(Markdown(
     f"**Reading.** The plan's collectives are all of the {' and '.join(dims_run)} dimensions: "
-    f"{dp_rows['calls'].sum():.0f} gradient reduce-scatters and {ag_rows['calls'].sum():.0f} parameter all-gathers per "
+    f"{dp_rows['calls_per_step'].sum():.0f} gradient reduce-scatters and {ag_rows['calls_per_step'].sum():.0f} parameter all-gathers per "
     f"step, over {dp_rows['group_ranks'].max():,} ranks with {dp_rows['ranks_per_domain'].max()} per node "
     f"({coll_rows['crosses_scale_up'].sum()} of the {coll_rows.height} kinds cross the NICs); the largest moves "
     f"{dp_rows['bytes_per_call'].max() / 1e9:.2f} GB in {1e3 * dp_rows['time_per_call_s'].max():.1f} ms. Raw, they take "

@@ -95,9 +95,8 @@ maintenance and spares, insurance and property tax, operations staff, and the we
 and burn-in before it earns anything.
 """),
     ("code", r"""
-own_s = E.monte_carlo_owned_cost(1_000_000, seed=SEED)          # numba kernel, sampling included
-own = E.band(own_s)
-own_mode = E.owned_cost_per_gpu_hour("MI300X")                  # every input at its default (mode)
+own = E.owned_cost_band("MI300X")            # the Monte Carlo P50 and band (E.OWNED_COST_DRAWS draws, numba kernel)
+own_mode = E.owned_cost_per_gpu_hour("MI300X")                  # the point estimate: every input at its mode
 s_own = E.sample_parameters(N_MC, SEED, "MI300X", E.OWNED_PARAMS)
 s_own["tdp_W"] = E.owned_inputs("MI300X")["tdp_W"]
 capex = E.band(np.asarray(E.owned_components(s_own)["capex"]) * N_GPUS)
@@ -105,7 +104,7 @@ pw = E.cluster_power(N_GPUS, "MI300X")
 bench = E.tco_benchmarks().filter(pl.col("accelerator") == "MI300X").row(0, named=True)
 answer1 = pl.DataFrame({
     "quantity": ["cluster capex [million USD]", "IT power provisioned, hot spares included [MW]", "facility power, average [MW]",
-                 "owned cost [USD per useful GPU-hour]", "  the same with every input at its default (mode)",
+                 "owned cost, Monte Carlo P50 [USD per useful GPU-hour]", "  point estimate: every input at its mode",
                  f"  external: {bench['entity'].split(' (')[0]}, {bench['date']:%b %Y} [USD per GPU-hour]"],
     "P50": [capex.p50 / 1e6, pw["it_provisioned_W"] / 1e6, pw["facility_average_W"] / 1e6, own.p50,
             own_mode.total_usd_per_gpu_hour, bench["usd_per_gpu_hour"]],
@@ -120,8 +119,8 @@ il.charts.headline_table(
 """),
     ("code", r"""
 md(f"**Answer.** Building the cluster cost about **${capex.fmt('{:,.1f}', 1e6)}M** (P50, P5–P95) and a useful "
-   f"GPU-hour on it **${own.fmt()}**. With every input at its default the model gives "
-   f"${own_mode.total_usd_per_gpu_hour:.2f}, {'below' if own_mode.total_usd_per_gpu_hour < own.p50 else 'above'} "
+   f"GPU-hour on it **${own.fmt()}** (the Monte Carlo P50, P5–P95). The point estimate, every input at its "
+   f"mode, is ${own_mode.total_usd_per_gpu_hour:.2f}, {'below' if own_mode.total_usd_per_gpu_hour < own.p50 else 'above'} "
    f"the median, because the defaults are the modes of right-skewed ranges. The one published owned-cost figure "
    f"for MI300X, ${bench['usd_per_gpu_hour']:.2f} from the industry research firm {bench['entity'].split(' (')[0]} "
    f"({bench['date']:%b %Y}, paywalled, grade {bench['grade']}), lies "
@@ -129,10 +128,40 @@ md(f"**Answer.** Building the cluster cost about **${capex.fmt('{:,.1f}', 1e6)}M
    f"a hyperscaler-scale estimate whose inputs are not public; this cluster is small and its opex items are "
    f"assumptions (grade A below).")
 il.charts.headline_table(
-    own_mode.breakdown, "The owned cost of a useful GPU-hour, item by item (every input at its default)",
-    subtitle=f"total ${own_mode.total_usd_per_gpu_hour:.2f} per useful GPU-hour", labels={"usd_per_gpu_hour": "cost"},
+    own_mode.breakdown, "The owned cost of a useful GPU-hour, item by item: the point estimate (every input at its mode)",
+    subtitle=f"point estimate: total ${own_mode.total_usd_per_gpu_hour:.2f} per useful GPU-hour (not the Monte Carlo P50 "
+             f"${own.p50:.2f})", labels={"usd_per_gpu_hour": "cost"},
     units={"usd_per_gpu_hour": "USD/GPU-h"}, decimals={"usd_per_gpu_hour": 3}, percent=["share"],
     sources="inputs: data/economics/parameters.csv (a source URL per row)")
+"""),
+    ("md", r"""
+**Which owned-cost figure?** This notebook prints three owned costs of a useful MI300X GPU-hour.
+All three count the same items with the same formula; they differ in how the inputs are taken:
+the *point estimate* takes every input at its mode, the *Monte Carlo P50* draws every input over
+its range (the purchase price from AMD's selling price to a distributor's listing: this cluster's
+headline), and the *like-for-like P50* holds the purchase price at the baseboard listing, the one
+channel every accelerator has a price on (section 5, and the owned price notebooks 06, 07 and 09
+and `run_cost(..., "owned")` read). The bridge below walks from one to the next.
+"""),
+    ("code", r"""
+figs = E.owned_cost_figures("MI300X")
+assert figs["usd_per_gpu_hour"][1] == own.p50 and figs["usd_per_gpu_hour"][0] == own_mode.total_usd_per_gpu_hour
+display(il.charts.headline_table(
+    figs.select("figure", "usd_per_gpu_hour", "p5", "p95", "purchase_price", "other_inputs", "call"),
+    "Which owned-cost figure? Three owned costs of a useful MI300X GPU-hour",
+    subtitle="the same cost items and formula; only how the inputs are taken differs",
+    labels={"usd_per_gpu_hour": "owned cost", "purchase_price": "purchase price", "other_inputs": "the other inputs"},
+    units={"usd_per_gpu_hour": "USD/GPU-h", "p5": "USD/GPU-h", "p95": "USD/GPU-h"},
+    decimals={"usd_per_gpu_hour": 3, "p5": 3, "p95": 3}, highlight=pl.col("figure") == "Monte Carlo P50",
+    sources="il.economics.owned_cost_figures"))
+bridge = E.owned_cost_bridge("MI300X")
+il.charts.headline_table(
+    bridge.select("step", "change_usd_per_gpu_hour", "usd_per_gpu_hour", "what"),
+    "From the point estimate to the like-for-like P50, one change at a time",
+    subtitle="the changes sum to the difference between the first and last figures",
+    labels={"change_usd_per_gpu_hour": "change", "usd_per_gpu_hour": "owned cost after the step"},
+    units={"change_usd_per_gpu_hour": "USD/GPU-h", "usd_per_gpu_hour": "USD/GPU-h"},
+    decimals={"change_usd_per_gpu_hour": 3, "usd_per_gpu_hour": 3}, sources="il.economics.owned_cost_bridge")
 """),
     ("code", r"""
 show = ["label", "value", "low", "high", "grade", "basis"]
@@ -423,7 +452,7 @@ its NIC: the catalog's default NIC of the part, `il.catalog.default_nic` — Con
 whatever the training model says it is for each stack, with no separate factor. Owned: every
 accelerator at a distributor's listing of its 8-GPU baseboard, plus the same host, per-port
 network and opex (common random numbers). Rented: only prices of the same provider and term.
-The owned P50 column is the owned price of a GPU-hour in the later notebooks' comparisons: the
+The like-for-like owned P50 column is the owned price of a GPU-hour in the later notebooks' comparisons: the
 Monte Carlo median on this basis (`il.economics.owned_gpu_hour_price`, not the all-defaults
 value), which notebook 06 prices the failures' GPU-hours with, notebook 07 served tokens and
 notebook 09 its multimodal runs (notebook 08 prices its options on analysts' selling prices and
@@ -450,7 +479,7 @@ display(il.charts.headline_table(
     percent=["mfu"], highlight=pl.col("accelerator") == "MI300X",
     sources="il.economics.training_throughput (il.search on the scenario zaya1-ibm-mi300x)"))
 il.charts.headline_table(
-    owned5.select("accelerator", "purchase_price_usd_per_gpu", "price_date", pl.col("owned_p50").alias("owned P50 [USD/GPU-h]"),
+    owned5.select("accelerator", "purchase_price_usd_per_gpu", "price_date", pl.col("owned_p50").alias("like-for-like owned P50 [USD/GPU-h]"),
                   "usd_per_m_tokens_p50", *(pl.col(f"ratio_{q}").alias(f"cost per token / MI300X's, {q.upper()} [-]")
                                             for q in ("p5", "p50", "p95"))),
     "Owned, like for like: cost per trained ZAYA1 token by accelerator",
@@ -776,15 +805,15 @@ Computed from the answers above (nothing here is typed by hand):
     ("code", r"""
 assert own.p50 < o["MI300X"]["owned_p50"], "section 5's note: ZAYA1's own-cluster owned figure is below the listing basis"
 TAKEAWAYS = "\n".join([
-    f"* **A useful MI300X GPU-hour costs ${own.fmt()}** to own with every cost item (P50, P5–P95; the purchase price "
-    f"sampled from AMD's selling price to a distributor's listing); the defaults alone give "
-    f"${own_mode.total_usd_per_gpu_hour:.2f}. On the like-for-like basis of section 5 (every accelerator at its baseboard "
-    f"listing, the price notebooks 07 and 09 use) it is ${o['MI300X']['owned_p50']:.2f}. The cluster cost "
+    f"* **A useful MI300X GPU-hour costs ${own.fmt()}** to own with every cost item (the Monte Carlo P50, P5–P95; "
+    f"the purchase price sampled from AMD's selling price to a distributor's listing); the point estimate, every input "
+    f"at its mode, gives ${own_mode.total_usd_per_gpu_hour:.2f}. The like-for-like P50, on the basis of section 5 (every accelerator at its baseboard "
+    f"listing, the price notebooks 07 and 09 use), is ${o['MI300X']['owned_p50']:.2f}. The cluster cost "
     f"${capex.fmt('{:,.1f}', 1e6)}M to build.",
     f"* **Zyphra's bill is ${bill.fmt('{:,.1f}', 1e6)}M** for contracted cluster time; the final ZAYA1 run "
     f"({run_gh / 1e3:,.0f}k GPU-hours from the training model, {run_paid_gh / 1e3:,.0f}k with goodput losses) is "
     f"{share.fmt('{:.1%}')} of it: its {run_paid_gh / 1e3:,.0f}k GPU-hours cost ${final_cost.p50 / 1e3:,.0f}k at the "
-    f"contract price, ${run_paid_gh * own.p50 / 1e3:,.0f}k at the owned P50.",
+    f"contract price, ${run_paid_gh * own.p50 / 1e3:,.0f}k at the owned Monte Carlo P50.",
     f"* **Owning beats a committed contract at every utilization** once an owned GPU's fixed cost per calendar hour plus "
     f"its energy per busy hour (F + E of section 3, ${com.owned_fixed_usd_per_calendar_hour + com.owned_energy_usd_per_busy_hour:.2f} "
     f"at the defaults) is below the contract price (P, here ${com.price_usd_per_gpu_hour:.2f}); on demand at ${od.price_usd_per_gpu_hour:.2f} it needs "

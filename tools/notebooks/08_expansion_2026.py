@@ -141,17 +141,17 @@ own_q = pl.DataFrame([{"option": r["option"], "accelerator": r["accelerator"],
                       for r in opts.iter_rows(named=True) for q in [X.owned_quote(r["platform"], r["nic"])]])
 own08 = E.owned_gpu_hour_price("MI300X", basis=X.OPTION_PRICE_BASIS)   # today's design on this channel
 assert (df.filter(pl.col("option") == "MI300X node + Pollara-400")["owned_usd_per_gpu_hour"] == own08).all()
-own05 = E.owned_gpu_hour_price("MI300X")                       # notebook 05's owned P50 (baseboard listing)
-own05_sec1 = E.band(E.monte_carlo_owned_cost(1_000_000, seed=SEED)).p50   # notebook 05 section 1 (the same call and seed)
+own05 = E.owned_gpu_hour_price("MI300X")                       # notebook 05's like-for-like P50 (baseboard listing)
+own05_sec1 = E.owned_cost_band("MI300X").p50                   # notebook 05 section 1's Monte Carlo P50 (its one owner)
 listing = E.owned_gpu_hour_quote("MI300X")["purchase_price_usd_per_gpu"]
 asp = own_q.filter(pl.col("option") == "MI300X node + Pollara-400")["purchase_price_usd_per_gpu"][0]
 md(f'''Today's design costs **${own08:.2f}** per useful GPU-hour owned on this channel (MI300X at
 ${asp:,.0f} per GPU, its selling-price default in the economics data). Notebook 05 compares MI300X with NVIDIA at
 distributors' baseboard listings instead, the one channel where both vendors have a price:
-there MI300X (${listing:,.0f} per GPU) costs ${own05:.2f} per GPU-hour, {own05 / own08:.2f}x this figure.
+there MI300X (${listing:,.0f} per GPU) costs ${own05:.2f} per GPU-hour (its like-for-like P50), {own05 / own08:.2f}x this figure.
 Only MI300X has such a listing among these options; pricing it there and the others at
 selling prices would rank it on a dearer channel than the parts it is compared with.
-Notebook 05's headline for ZAYA1's own cluster, ${own05_sec1:.2f} (P50), is the same cost model with the purchase
+Notebook 05's headline for ZAYA1's own cluster, ${own05_sec1:.2f} (its Monte Carlo P50), is the same cost model with the purchase
 price drawn over its whole range, from the selling price to the listing, instead of held at one channel's price.''')
 basis_words = {"asp": "an analyst's selling price", "given": "stated in data/expansion/platforms.csv (an assumption)",
                "default purchase price (no asp listing)": "the economics default (MI300X's selling price)"}
