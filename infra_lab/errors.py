@@ -456,15 +456,16 @@ def _parameter_notes(doc: str | None) -> dict[str, str]:
     names: list[str] = []
     for line in m.group(1).splitlines():
         if line.strip() and not line[:1].isspace():   # a new entry ("**overrides : ..." ends the one before)
-            head = re.match(r"^(\w+(?:\s*,\s*\w+)*)\s*:\s*(.*)$", line)
-            names = [n.strip() for n in head.group(1).split(",")] if head else []
-            for n in names:
-                notes[n] = head.group(2).strip()
+            # entries that run on into the next on one line ("s : sequence length; b : micro-batch")
+            for part in re.split(r";\s+(?=\*{0,2}\w+(?:\s*,\s*\w+)*\s+:\s)", line):
+                head = re.match(r"^(\w+(?:\s*,\s*\w+)*)\s*:\s*(.*)$", part)
+                names = [n.strip() for n in head.group(1).split(",")] if head else []
+                for n in names:
+                    notes[n] = head.group(2).strip()
         elif names and line.strip():
             for n in names:
                 notes[n] = f"{notes[n]} {line.strip()}".strip()
-    # an entry that runs on into the next on one line ("Scenario or dict; stack, params : as ...")
-    return {n: re.split(r";\s+\*{0,2}\w+(?:\s*,\s*\w+)*\s+:\s", t, maxsplit=1)[0] for n, t in notes.items()}
+    return {n: t.rstrip(";").rstrip() for n, t in notes.items()}
 
 
 def _example_call(doc: str | None, short: str, called: str) -> str | None:

@@ -222,6 +222,11 @@ def parameter(name: str) -> float:
     ``il.reliability.parameter(name)`` and ``il.economics.parameter(name, accelerator)`` read
     theirs. ``cluster_gpus`` has one row per size swept: :func:`cluster_sizes` lists them.
 
+    Parameters
+    ----------
+    name : a parameter's name in data/expansion/parameters.csv (il.expansion.parameters()
+        lists them, e.g. 'serving_max_tpot_s')
+
     Examples
     --------
     >>> import infra_lab as il
@@ -323,7 +328,12 @@ def training_scenario(platform: str, nic: str, gpus: int, model: str) -> dict:
     """The training Scenario (as a dict) of an option: the ZAYA1 scenario's training table
     on the option's hardware, the model of data/expansion/models.csv, the global batch of
     ``min_global_batch_seqs`` grown to one sequence per GPU (micro-batch 1, pure DP as the
-    starting plan; :func:`infra_lab.search` then chooses the plan)."""
+    starting plan; :func:`infra_lab.search` then chooses the plan).
+
+    Parameters
+    ----------
+    model : a model's name in data/expansion/models.csv (il.expansion.models() lists them)
+    """
     from .scenario import load_scenario
 
     m = _row(models(), "model", model, "model")
@@ -345,7 +355,12 @@ def training_scenario(platform: str, nic: str, gpus: int, model: str) -> dict:
 def serving_scenario(platform: str, model: str) -> dict:
     """The serving Scenario (as a dict) of one node of a platform (one tray of a Helios rack)
     for ``model``: data-parallel replicas on its GPUs to start from (the search chooses the
-    split), the workload of data/expansion/parameters.csv (``serving_*``)."""
+    split), the workload of data/expansion/parameters.csv (``serving_*``).
+
+    Parameters
+    ----------
+    model : a model's name in data/expansion/models.csv (il.expansion.models() lists them)
+    """
     p = _row(platforms(), "platform", platform, "platform")
     m = _row(models(), "model", model, "model")
     gpn = p["gpus_per_node"]
@@ -659,7 +674,14 @@ def sweep_grid(sizes: list[int] | None = None, platforms_: list[str] | None = No
 
 def pareto_front(df: pl.DataFrame, x: str, y: str) -> pl.DataFrame:
     """Rows of ``df`` not dominated in (``x``, ``y``), both smaller-is-better, sorted by x.
-    Rows with a null or NaN in either column are left out: they have no place on the front."""
+    Rows with a null or NaN in either column are left out: they have no place on the front.
+
+    Parameters
+    ----------
+    df : a polars DataFrame of options (e.g. an expansion sweep's)
+    x : the name of a numeric column of ``df``, smaller is better
+    y : the name of another, smaller is better
+    """
     if not isinstance(df, pl.DataFrame):
         raise ValidationError(f"df = {df!r:.80}: expected a polars DataFrame (e.g. a sweep frame)")
     for field, c in (("x", x), ("y", y)):
@@ -683,6 +705,13 @@ def pareto_front(df: pl.DataFrame, x: str, y: str) -> pl.DataFrame:
 def headlines(frame: pl.DataFrame, model: str, target_gpus: int) -> dict[str, Any]:
     """The answers notebook 08 states, computed from a sweep frame (joined with
     :func:`options`) for one model and cluster size.
+
+    Parameters
+    ----------
+    frame : an expansion sweep frame joined with il.expansion.options() (platform, nic,
+        target_gpus, model, error, announced_not_shipped, wall_days, run_cost_usd)
+    model : a model's name in data/expansion/models.csv, e.g. 'ZAYA1-class'
+    target_gpus : a cluster size of the sweep [GPUs] (il.expansion.cluster_sizes())
 
     Returns
     -------

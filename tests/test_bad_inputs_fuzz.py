@@ -237,3 +237,71 @@ def test_no_nan_in_the_fixed_outputs():
     """The overflow checks raise instead of returning inf; finite inputs still give finite values."""
     assert math.isfinite(reliability.young_interval_s(1e150, 1e150))
     assert math.isfinite(economics.cost_per_million_tokens(1e6, 1e12))
+
+
+# --------------------------------------------------------------------------------------
+# A fresh user's pass, 2026-12-07 (session 39): each public call's docstring example with one
+# argument at a time replaced by None, a string, "8 GB", True, -1, 0, NaN, inf, 1e300, [], {}
+# or (1,). These failed inside the call (the Python error of the line that tripped on it).
+# --------------------------------------------------------------------------------------
+
+def _megatron():
+    return stacks.params("megatron-core-cuda")
+
+
+SESSION39 = [
+    # TypeError "int() argument must be ... not 'NoneType'", ValueError "invalid literal for int()"
+    E("mtp_modules_recomputed(None)", lambda: memory.mtp_modules_recomputed(None), "n_mtp = None", "integer"),
+    E("mtp_modules_recomputed('2')", lambda: memory.mtp_modules_recomputed("2"), "n_mtp = '2'", "integer"),
+    E("mtp_modules_recomputed(inf)", lambda: memory.mtp_modules_recomputed(math.inf), "n_mtp = inf"),
+    # "string indices must be integers": a stack's name where its parameters belong
+    E("zero3_reduce_bytes(name)", lambda: memory.zero3_reduce_bytes("megatron-core-cuda"),
+      "stack_params = 'megatron-core-cuda'", "il.stacks.params("),
+    E("fsdp_reduce_scatter_bytes(None)", lambda: memory.fsdp_reduce_scatter_bytes(None), "stack_params = None"),
+    E("fsdp_grad_queue_params(3)", lambda: memory.fsdp_grad_queue_params(3, "megatron"), "stack_params = 3"),
+    # KeyError 'fsdp_reduce_dtype_bytes'
+    E("zero3_reduce_bytes({})", lambda: memory.zero3_reduce_bytes({}), "lacks 'fsdp_reduce_dtype_bytes'"),
+    E("zero3_reduce_bytes(str value)", lambda: memory.zero3_reduce_bytes({"fsdp_reduce_dtype_bytes": "4"}),
+      "stack_params['fsdp_reduce_dtype_bytes'] = '4'"),
+    # AttributeError "'NoneType' object has no attribute 'get'"
+    E("fp8_weight_copy_bytes(None)", lambda: memory.fp8_weight_copy_bytes("fp8", None), "stack_params = None"),
+    # TypeError "'<=' not supported between instances of 'NoneType' and 'int'"; a bad etp or tp was
+    # answered (False) without a word
+    E("training_etp_accepted(ep=None)", lambda: memory.training_etp_accepted(2, 4, None, "torchtitan-cuda"),
+      "ep = None"),
+    E("training_etp_accepted(etp='2')", lambda: memory.training_etp_accepted("2", 4, 8, "torchtitan-cuda"),
+      "etp = '2'"),
+    # OverflowError "Python int too large to convert to C long"; pp = 2**40 asked for 600 TiB
+    E("inflight_chunks(pp=1e300)", lambda: memory.inflight_chunks(1e300, 32, "zbv"), "pp = 1e+300", "1000000"),
+    E("inflight_chunks(pp=2**40)", lambda: memory.inflight_chunks(2**40, 8, "zbv"), "pp = 1099511627776"),
+    E("inflight_chunks(microbatches=1e300)", lambda: memory.inflight_chunks(8, 1e300, "zbv"),
+      "microbatches = 1e+300", "16,777,216"),
+    # TypeError "unhashable type: 'list'"
+    E("class_label([])", lambda: reliability.class_label([]), "component_class [] (a list)", "Valid: gpu"),
+    # IndexError "boolean index did not match indexed array along axis 0"
+    E("restart_times_s(one rate)", lambda: reliability.restart_times_s(
+        reliability.checkpoint_plan(128e9, 128), reliability.restart_model("baseline"), (1,), 128),
+      "rates_per_s: 1 values, expected 8"),
+    # said "expected a number of bytes" without saying the unit belongs to the CLI
+    E("collective('8 GB')", lambda: il.collective("all_reduce", "8 GB", "zaya1-ibm-mi300x", 8),
+      "size_bytes = '8 GB'", "8 * il.units.GB"),
+]
+
+
+@pytest.mark.parametrize(("fn", "needles"), SESSION39)
+def test_session39_bad_argument_is_named(fn, needles):
+    with pytest.raises(InfraLabError) as e:
+        fn()
+    for n in needles:
+        assert n in str(e.value), (n, str(e.value))
+
+
+def test_session39_the_checked_calls_still_give_their_values():
+    mc = _megatron()
+    assert memory.mtp_modules_recomputed(np.int64(2)) == 2 and memory.mtp_modules_recomputed(1, 1) == 0
+    assert memory.zero3_reduce_bytes(mc) == 2.0 and memory.zero3_reduce_bytes(mc, "megatron") == 4.0
+    assert memory.fp8_weight_copy_bytes("fp8", mc) == 2.0 and memory.fp8_weight_copy_bytes("fp8", {}) == 0.0
+    assert memory.training_etp_accepted(2, 4, 8, "megatron-core-cuda")
+    assert not memory.training_etp_accepted(2, 4, 8, "torchtitan-cuda")
+    assert memory.inflight_chunks(4, 8.0, "zbv") == memory.inflight_chunks(4, 8, "zbv")
+    assert reliability.class_label("nic") == "NIC"

@@ -63,6 +63,35 @@ def test_readme_command_lines_parse():
         assert f"`{name}`" in README, f"README does not list `infra-lab {name}`"
 
 
+def test_every_readme_command_line_runs_and_says_what_its_comment_says(capsys):
+    """The README's command lines were only parsed (above): each one that is not a help example
+    (those run in test_cli_help_examples.py, also with ``--format`` beside them) runs here, and
+    its comment's claim is checked: ``estimate zaya1-h100-counterpart`` notes that the plan does
+    not fit."""
+    from test_cli_help_examples import _examples
+
+    helps = {tuple(shlex.split(e.split(">")[0])[1:]) for e in _examples()}
+
+    def without_format(args):
+        i = args.index("--format") if "--format" in args else None
+        return tuple(args if i is None else args[:i] + args[i + 2:])
+
+    ran = []
+    for line in README.splitlines():
+        m = re.match(r"\s*(?:\.venv/bin/)?infra-lab\s+(.*)", line)
+        if m is None or not m.group(1).strip() or m.group(1).startswith("COMMAND"):
+            continue
+        args = shlex.split(m.group(1), comments=True)
+        if tuple(args) in helps or without_format(args) in helps:
+            continue
+        assert cli.main(args) == 0, args
+        out = capsys.readouterr().out
+        ran.append(args)
+        if "does not fit" in line:
+            assert "does not fit:" in out, (args, out[-400:])
+    assert ["estimate", "zaya1-h100-counterpart", "--tokens", "14e12"] in ran
+
+
 def test_every_help_example_parses():
     parser = cli.build_parser()
     examples = [*_command_lines(parser.epilog), *(a for e in cli.EXAMPLES.values() for a in _command_lines(e))]

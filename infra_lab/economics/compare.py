@@ -105,6 +105,10 @@ def parity_price(price_usd_per_gpu_hour: float, tokens_per_s_per_gpu: float,
     """The price per GPU-hour of the *other* accelerator at which its cost per token equals
     this one's [USD per GPU-hour]: price x other_tps / tps. Below it the other is cheaper.
 
+    Parameters
+    ----------
+    other_tokens_per_s_per_gpu : the other accelerator's throughput [tokens/s per GPU]
+
     Examples
     --------
     >>> import infra_lab as il
@@ -141,6 +145,11 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
     ``il.search(..., top=1, **constraints)`` picks the best feasible plan within the same
     plan family for every accelerator (:data:`PLAN_FAMILY` by default; ``None`` searches every
     plan), so a GPU with less memory gets the sharding it needs.
+
+    Parameters
+    ----------
+    accelerators : catalog names of the accelerators to compare, e.g. ['MI300X', 'H100-SXM']
+        (il.catalog.accelerator_names() lists them)
 
     Returns
     -------
@@ -198,6 +207,11 @@ def matched_rents(a: str, b: str, terms: Iterable[str] | None = None):
     """Prices of ``a`` and ``b`` from the same provider and term (each provider's newest
     listing), for like-for-like rent comparisons.
 
+    Parameters
+    ----------
+    a : the first accelerator's catalog name, e.g. 'H100-SXM'
+    b : the second one's, e.g. 'MI300X' (ratio_b_over_a = price_b / price_a)
+
     Returns
     -------
     polars DataFrame: provider, term, price_a, price_b, date_a, date_b, ratio_b_over_a
@@ -237,6 +251,11 @@ def matched_serving(a: str, b: str):
     engine, input/output lengths, concurrency, precisions, parallelism and GPU count
     (``data/measurements/serving_benchmarks.csv``). Measured, not modelled: the per-served-token
     comparison until the serving model is used for it.
+
+    Parameters
+    ----------
+    a : the first accelerator's catalog name, e.g. 'H100-SXM'
+    b : the second one's, e.g. 'MI300X' (ratio_b_over_a = b's throughput / a's)
 
     Returns
     -------
@@ -646,6 +665,10 @@ def break_even_capex(accelerator: str, target_usd_per_m_tokens: float, tokens_pe
     network and opex ranges as :func:`compare_owned`. The owned cost is affine in the price,
     so each draw is solved exactly.
 
+    Parameters
+    ----------
+    target_usd_per_m_tokens : the owned cost per trained token to match [USD per 1e6 tokens]
+
     Returns
     -------
     :class:`~infra_lab.economics.uncertainty.Band` of the break-even price [USD per GPU]
@@ -700,7 +723,14 @@ def useful_work_cost(accelerator: str, price_usd_per_gpu_hour: float, mfu: float
 
 def compare_useful_work(cases: Iterable[Mapping[str, Any]], *, flop_per_token: float, precision: str = "bf16"):
     """Deprecated: table of :func:`useful_work_cost`; use :func:`compare_owned` /
-    :func:`matched_rents` with throughput from :func:`training_throughput`."""
+    :func:`matched_rents` with throughput from :func:`training_throughput`.
+
+    Parameters
+    ----------
+    cases : a list of dicts, each with accelerator, price_usd_per_gpu_hour [USD/GPU-h] and mfu
+        [fraction] (useful_work_cost's arguments)
+    flop_per_token : training FLOPs per token [FLOP/token] (6 x active parameters)
+    """
     import polars as pl
 
     warnings.warn("compare_useful_work is deprecated: use training_throughput, compare_owned and "

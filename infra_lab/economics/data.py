@@ -348,6 +348,11 @@ def parameter(name: str, accelerator: str = "MI300X") -> float:
     ``il.reliability.parameter(name)`` reads that module's. An unknown name is refused with
     the nearest valid names.
 
+    Parameters
+    ----------
+    name : a parameter's name in data/economics/parameters.csv (il.economics.parameters(accelerator)
+        lists them, e.g. 'capex_usd_per_gpu')
+
     Examples
     --------
     >>> parameter("capex_usd_per_gpu", "MI300X") == parameters("MI300X")["capex_usd_per_gpu"].value
@@ -544,6 +549,12 @@ def tco_benchmarks():
 def company_fact(entity: str, metric: str, period: str | None = None) -> float:
     """One figure of :func:`company_facts` [its unit]; the newest period when ``period`` is None.
 
+    Parameters
+    ----------
+    entity : a company as data/economics/company_facts.csv names it, e.g. 'AMD'
+        (il.economics.company_facts() lists the rows)
+    metric : one of the entity's metrics there, e.g. 'datacenter_revenue_usd'
+
     Examples
     --------
     >>> import infra_lab as il
@@ -720,6 +731,11 @@ def rental_prices(accelerator: str | None = None, provider: str | None = None,
 
 def rental_price(accelerator: str, provider: str, term: str = "on-demand") -> float:
     """The newest listed price [USD per GPU-hour] for one accelerator, provider and term.
+
+    Parameters
+    ----------
+    provider : a provider listing the accelerator (il.economics.rental_prices(accelerator) lists
+        them, column provider)
 
     Examples
     --------

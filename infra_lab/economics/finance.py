@@ -98,6 +98,11 @@ def annuity_factor(rate: float, years: float) -> float:
 
     CRF = r / (1 - (1 + r)^-L); the limit r -> 0 is 1/L.
 
+    Parameters
+    ----------
+    rate : the interest rate [1/year], e.g. 0.08 (0: no interest)
+    years : the repayment period [years], > 0
+
     Examples
     --------
     >>> round(annuity_factor(0.08, 5), 5)
@@ -119,6 +124,10 @@ def _flows(cash_flows: Any) -> np.ndarray:
 
 def npv(cash_flows: Any, rate: float) -> float:
     """Net present value at ``rate`` of yearly cash flows, the first at t = 0 [USD].
+
+    Parameters
+    ----------
+    rate : the discount rate [1/year], e.g. 0.10
 
     Examples
     --------
@@ -271,6 +280,10 @@ def payback_band(paybacks: Any) -> PaybackBand:
 
 def straight_line_value(capex_usd: float, age_years: float, life_years: float) -> float:
     """Book value after ``age_years`` of straight-line depreciation [USD]: capex max(0, 1 - age/life).
+
+    Parameters
+    ----------
+    life_years : the depreciation life [years], > 0
 
     Examples
     --------
@@ -855,6 +868,10 @@ def tco_arrays(v: Mapping[str, Any], years: float, *, value_curve: str = "expone
     complete dict, ``sample_parameters`` draws (add ``tdp_W``). ``years`` is the horizon
     [1/12, 30] (a number or an array). A missing or misspelled key or a value out of bounds
     raises the package's error naming it.
+
+    Parameters
+    ----------
+    years : the horizon [years] in [1/12, 30], a number or an array of draws
 
     Examples
     --------

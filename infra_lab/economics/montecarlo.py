@@ -74,6 +74,11 @@ def sample_parameters(n: int, seed: int, accelerator: str = "MI300X", names: Ite
     (:func:`infra_lab.economics.uncertainty.sample`: counter-based stream, one per name, so
     the same seed gives common random numbers across accelerators).
 
+    Parameters
+    ----------
+    n : the number of draws [-], a positive integer
+    seed : the random seed (an integer); the same seed gives the same draws
+
     Returns
     -------
     dict name -> array of n floats (``fixed`` names held constant)
@@ -98,6 +103,11 @@ def monte_carlo(func: Callable[..., float], n: int = 2000, seed: int = 0, accele
                 fixed: Mapping[str, float] | None = None, vectorized: bool = False, **kwargs: Any) -> np.ndarray:
     """Monte Carlo of any scalar output over ``accelerator``'s parameter ranges:
     ``func(**draw, **kwargs)`` per draw, or one vectorized call (``vectorized=True``).
+
+    Parameters
+    ----------
+    func : the output to sample: a callable taking the drawn parameters as keywords
+        (and ``kwargs``) and returning a number, e.g. lambda **p: ...
 
     Examples
     --------

@@ -667,6 +667,10 @@ def optics_price_ratio(line_rate_bps: float) -> float:
     line rates (800G OSFP-DR8 1,100-1,400 USD against 400G QSFP-DD 600-800: 1.79). A line rate
     with no transceiver row (200G, 1.6T) is priced as the 400G module (ratio 1): APPROXIMATE.
 
+    Parameters
+    ----------
+    line_rate_bps : an optical transceiver's line rate [bit/s], e.g. 800e9
+
     Examples
     --------
     >>> round(optics_price_ratio(800e9), 4)
@@ -722,6 +726,11 @@ def break_even_utilization(rental_usd_per_gpu_hour: float, accelerator: str = "M
     Owning costs F/U + E per useful hour (F: fixed cost per calendar hour, E: energy per
     busy hour); on-demand renting costs P. Break-even U* = F / (P - E). For a committed
     price (paid every hour) the comparison is different: use :func:`rent_vs_own`.
+
+    Parameters
+    ----------
+    rental_usd_per_gpu_hour : the on-demand rent to beat [USD per GPU-hour], > 0 (e.g.
+        il.economics.rented_gpu_hour_price('MI300X'))
 
     Returns
     -------
@@ -900,6 +909,10 @@ def cluster_power(n_gpus: int, accelerator: str = "MI300X", **overrides: float) 
 
     What a hot spare draws is said in one place (``_spare_power``): provisioned in full, its
     idle draw left out of the average (a labelled ASSUMPTION).
+
+    Parameters
+    ----------
+    n_gpus : the cluster's billed GPUs [-], a positive integer
 
     Examples
     --------

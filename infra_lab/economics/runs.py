@@ -33,6 +33,10 @@ def training_flop(n_active_params: float, tokens: float) -> float:
     The formula's one owner is :func:`infra_lab.models.six_nd` (the FLOP conventions live in
     ``models``); this validates economics' bounds and calls it.
 
+    Parameters
+    ----------
+    n_active_params : active parameters per token N [-] (e.g. il.models.get('llama3-8b').params_active)
+
     Examples
     --------
     >>> import infra_lab as il
@@ -62,6 +66,10 @@ def gpu_hours_for(flop: float, accelerator: str, mfu: float, software_efficiency
     GPU-h = flop / (peak(precision) x mfu) / 3600 with the dense peak from the catalog.
     ``software_efficiency`` is deprecated (economics no longer carries a software factor:
     use :func:`gpu_hours_from_estimate`); it must be 1.0.
+
+    Parameters
+    ----------
+    flop : the training compute [FLOP] (e.g. il.economics.training_flop(n_active_params, tokens))
 
     Examples
     --------
@@ -298,6 +306,10 @@ def warn_does_not_fit(where: str, need_bytes: float | None, accelerator: str | N
 def cost_per_million_tokens(total_usd: float, tokens: float) -> float:
     """Training cost per million tokens [USD per 1e6 tokens].
 
+    Parameters
+    ----------
+    total_usd : the run's total cost [USD]
+
     Examples
     --------
     >>> import infra_lab as il
@@ -441,6 +453,12 @@ def epoch_amortized_cost(purchase_price_usd_per_gpu: float, chip_hours: float, t
     Epoch's, read from parameters.csv (decay 0.14 OOM/yr, interconnect 19 %, server power
     1.8 x TDP, average power 0.75, PUE 1.25) except ``electricity_usd_per_kWh``: by default the
     latest US industrial price of Epoch's series in electricity_prices.csv (2025: 0.0826).
+
+    Parameters
+    ----------
+    purchase_price_usd_per_gpu : the accelerator's purchase price [USD per GPU]
+    chip_hours : the run's accelerator-hours [GPU-h]
+    tdp_W : the accelerator's thermal design power [W] (il.catalog.accelerator(name).tdp_W)
 
     Notes
     -----

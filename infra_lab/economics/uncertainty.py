@@ -112,6 +112,12 @@ def distribution_mean(low: float, mode: float, high: float, distribution: str = 
     triangular(low, mode, high): (low + mode + high) / 3. lognormal: median ``mode`` with
     sigma from :func:`lognormal_sigma`: mean = mode * exp(sigma^2 / 2).
 
+    Parameters
+    ----------
+    low : the range's low end, in the parameter's unit
+    mode : its most likely value (triangular) or median (lognormal), same unit
+    high : its high end, same unit
+
     Examples
     --------
     >>> distribution_mean(1.0, 2.0, 6.0)

@@ -5,6 +5,27 @@ from __future__ import annotations
 
 from ..errors import ValidationError
 
+STACK_PARAMS_EXAMPLE = "il.stacks.params('megatron-core-cuda')"
+
+
+def _stack_param(stack_params, key: str) -> float:
+    """``stack_params[key]`` as a float, with ``stack_params`` checked as what it must be: a
+    training stack's parameters (:func:`infra_lab.stacks.params`, a dict). A stack's name, any
+    other value or a dict without ``key`` is refused naming the argument, the value and how to
+    get the dict, instead of failing as "string indices must be integers" inside the call."""
+    from collections.abc import Mapping
+
+    if not isinstance(stack_params, Mapping):
+        named = " (a stack's name: give its parameters)" if isinstance(stack_params, str) else ""
+        raise ValidationError(f"stack_params = {stack_params!r:.80}{named}: expected a training stack's parameters, "
+                              f"a dict, e.g. {STACK_PARAMS_EXAMPLE}")
+    if key not in stack_params:
+        raise ValidationError(f"stack_params lacks {key!r}: expected a training stack's parameters, e.g. "
+                              f"{STACK_PARAMS_EXAMPLE}, which holds every one")
+    from .. import _validate as V
+
+    return float(V.number(f"stack_params[{key!r}]", stack_params[key], lo=0.0))
+
 
 def _spec(spec):
     """A ModelSpec from a preset name, a scenario's [model] table (a dict, as

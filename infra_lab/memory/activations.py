@@ -16,12 +16,13 @@ widths context parallelism exchanges (:func:`cp_exchange_widths`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from .. import _validate as V
 from .. import catalog
 from ..errors import ValidationError, check_positive, unknown
 from ..scenario import RECOMPUTE, check_recompute_num_layers
-from ._common import _spec
+from ._common import _spec, _stack_param
 
 
 def korthikanti_activation_bytes(s: int, b: int, h: int, a: int, t: int = 1,
@@ -230,15 +231,17 @@ def mtp_modules_recomputed(n_mtp: int, recompute_num_layers: int | None = None) 
     https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_config.py#L1161-L1178;
     the package's every-layer full recompute is the uniform method with 1 layer a unit).
 
+    Parameters
+    ----------
+    n_mtp : multi-token-prediction modules on the output stage [-] (the model's mtp_modules)
+
     Examples
     --------
     >>> import infra_lab as il
     >>> il.memory.mtp_modules_recomputed(1), il.memory.mtp_modules_recomputed(1, recompute_num_layers=1)
     (1, 0)
     """
-    n = int(n_mtp)
-    if n < 0:
-        raise ValidationError(f"n_mtp = {n_mtp!r}: must be >= 0 (the model's multi-token-prediction modules)")
+    n = V.integer("n_mtp", n_mtp, lo=0)      # the model's multi-token-prediction modules
     check_recompute_num_layers(recompute_num_layers, "recompute_num_layers")
     return n if recompute_num_layers is None else 0
 
@@ -575,6 +578,10 @@ def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: 
     https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/cross_entropy.py ,
     https://github.com/pytorch/torchtitan/pull/1033 (torchtitan/components/loss.py)
 
+    Parameters
+    ----------
+    vocab : the vocabulary size [tokens] (the model's vocab)
+
     Examples
     --------
     >>> round(loss_logits_bytes(8192, 128256) / 2**30, 2)     # 8,192 tokens, Llama 3 vocabulary
@@ -635,10 +642,12 @@ def fp8_weight_copy_bytes(precision: str, stack_params: dict, fp8_param_gather: 
     >>> fp8_weight_copy_bytes("bf16", il.stacks.params("megatron-core-cuda"))
     0.0
     """
-    if precision not in FP8_PRECISIONS or not stack_params.get("fp8_caches_weights", 0.0):
+    caches = (_stack_param(stack_params, "fp8_caches_weights")   # a dict without it: no cached copy
+              if not isinstance(stack_params, Mapping) or "fp8_caches_weights" in stack_params else 0.0)
+    if precision not in FP8_PRECISIONS or not caches:
         return 0.0
     copy = 2.0 * catalog.format_bytes(precision)
-    return max(copy - stack_params["weight_bytes"], 0.0) if fp8_param_gather else copy
+    return max(copy - _stack_param(stack_params, "weight_bytes"), 0.0) if fp8_param_gather else copy
 
 
 FP8_PRECISIONS = ("fp8", "mxfp8")
@@ -653,6 +662,12 @@ def moe_etp_gather_bytes(spec, tokens_per_rank: float, etp: int, gemm_input_byte
     sequence parallelism Megatron-Core requires for MoE with tp > 1).
     Source: ``MoEAlltoAllTokenDispatcher`` (all-gather over the expert-TP group),
     https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/transformer/moe/token_dispatcher.py
+
+    Parameters
+    ----------
+    tokens_per_rank : tokens of one micro-batch on the rank [tokens] (s/tp under sequence
+        parallelism)
+    etp : the expert tensor-parallel size [-]
 
     Examples
     --------

@@ -385,11 +385,17 @@ def training_etp_accepted(etp: int, tp: int, ep: int, stack: str) -> bool:
     Scenario's ``parallelism.ep·etp`` check and il.search's enumeration). The one owner of the
     rule: the Scenario's ``parallelism.etp`` check and ``il.search``'s etp values read it.
 
+    Parameters
+    ----------
+    etp : the expert tensor-parallel size [-]
+    ep : the expert-parallel size [-]
+
     Examples
     --------
     >>> training_etp_accepted(2, 4, 8, "torchtitan-cuda"), training_etp_accepted(2, 4, 8, "megatron-core-cuda")
     (False, True)
     """
+    etp, tp, ep = (V.integer(k, v) for k, v in (("etp", etp), ("tp", tp), ("ep", ep)))
     if training_tp_family(stack) == "megatron" or ep <= 1:
         return True
     return etp in (1, tp)

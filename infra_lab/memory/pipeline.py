@@ -86,6 +86,11 @@ def inflight_chunks(pp: int, microbatches: float, schedule: str) -> list[tuple[t
     >>> [a[0] + a[1] for a, _ in inflight_chunks(8, 32, "v-min")]
     [8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0]
 
+    Parameters
+    ----------
+    microbatches : micro-batches per step [-]
+    schedule : a V schedule: 'zbv', 'v-half' or 'v-min'
+
     Examples
     --------
     >>> import infra_lab as il
@@ -93,11 +98,15 @@ def inflight_chunks(pp: int, microbatches: float, schedule: str) -> list[tuple[t
     >>> len(ends), ends[0]
     (4, ((8.0, 0.0), (7.0, 1.0)))
     """
+    from ..fabric import constant
     from ..scenario import PP_SCHEDULES
     from ..scenario._checks import _enum
 
-    check_positive("pp", pp, integer=True)
-    m = float(check_positive("microbatches", microbatches))
+    # bounded as the Scenario bounds them (pp GPUs, micro-batches at most global_batch's 2**24):
+    # past them the schedule's table would not fit in memory (pp = 2**40: 600 TiB)
+    V.integer("pp", pp, hi=int(constant("max_world_gpus")))
+    m = V.number("microbatches", microbatches, lo=0.0, lo_open=True, hi=2.0**24,
+                 allowed="a number in (0, 16,777,216] (2**24, the bound of the global batch)")
     schedule = _enum("schedule", schedule, PP_SCHEDULES)
     if schedule not in V_SCHEDULES:
         raise ValidationError(f"schedule = {schedule!r}: inflight_chunks is for the V schedules; "

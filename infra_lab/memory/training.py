@@ -23,6 +23,7 @@ from .. import catalog
 from ..errors import KEYWORD_SPELLINGS, ValidationError, check_positive, unknown, unknown_keyword
 from ..scenario import CP_ROTATE_METHODS, FSDP_IMPLS, RECOMPUTE
 from ..units import GiB
+from ._common import _stack_param
 from .activations import (
     FP8_PRECISIONS,
     SELECTIVE_MODES,
@@ -317,7 +318,7 @@ def zero3_reduce_bytes(stack_params: dict, fsdp_impl: str = "torch") -> float:
     """
     _check_fsdp_impl(fsdp_impl)
     key = "grad_reduce_bytes" if fsdp_impl == "megatron" else "fsdp_reduce_dtype_bytes"
-    return float(stack_params[key])
+    return _stack_param(stack_params, key)
 
 
 def fsdp_reduce_scatter_bytes(stack_params: dict, fsdp_impl: str = "torch") -> float:
@@ -367,6 +368,12 @@ def fsdp_gather_bytes(weight_bytes: float, precision: str, fsdp_float8_all_gathe
     runs pass: one all-reduce of a vector of one fp32 amax per float8 weight, once per step) is
     not priced.
 
+    Parameters
+    ----------
+    weight_bytes : bytes per stored parameter [bytes/param], 2 for bf16 parameters
+    precision : the training precision, e.g. 'bf16' or 'fp8' (the float8 all-gather applies to
+        an FP8 one only)
+
     Examples
     --------
     >>> fsdp_gather_bytes(2.0, "fp8", True)
@@ -397,7 +404,7 @@ def fsdp_grad_queue_params(stack_params: dict, fsdp_impl: str = "torch") -> floa
     1000000000.0
     """
     _check_fsdp_impl(fsdp_impl)
-    return float(stack_params["megatron_fsdp_rs_queue_params"]) if fsdp_impl == "megatron" else 0.0
+    return _stack_param(stack_params, "megatron_fsdp_rs_queue_params") if fsdp_impl == "megatron" else 0.0
 
 
 def _state_sharding(mi: _MemoryInputs) -> tuple[float, float, int, int]:
@@ -890,6 +897,13 @@ def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int | 
     fill whole, each domain holds the most whole nodes that divide the cluster
     (``hardware.domain_gpus``, e.g. 64 of 72 for 128 × 8): plain data parallelism's memory does
     not depend on it.
+
+    Parameters
+    ----------
+    presets : model preset names, e.g. ['llama3-8b', 'llama3-70b'] (il.models.preset_names()
+        lists them)
+    accelerators : accelerator catalog names, e.g. ['MI300X', 'H100-SXM']
+        (il.catalog.accelerator_names() lists them)
 
     Returns
     -------

@@ -29,6 +29,11 @@ def format_bytes(fmt: str) -> float:
     """Bytes per stored element of a number format, block scales included [bytes]:
     :func:`infra_lab.catalog.format_bytes` (the one owner).
 
+    Parameters
+    ----------
+    fmt : a number format's name, e.g. 'bf16', 'fp8', 'mxfp4' (il.memory.number_formats()
+        lists them)
+
     Examples
     --------
     >>> format_bytes("mxfp4"), format_bytes("nvfp4"), format_bytes("fp8")

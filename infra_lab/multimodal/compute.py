@@ -62,7 +62,12 @@ def check_encoder_call(enc: EncoderSpec, items: float, image_size=None, *, tp: i
 
 def encoder_tp(enc: EncoderSpec, tp: int) -> int:
     """Tensor-parallel size an encoder runs at inside a TP group of ``tp``: the largest
-    divisor of tp that divides the encoder's heads [-]."""
+    divisor of tp that divides the encoder's heads [-].
+
+    Parameters
+    ----------
+    enc : an encoder (from il.multimodal.encoder(name) or il.multimodal.system(name).vision)
+    """
     if not isinstance(enc, EncoderSpec) or enc.modality == "codec":
         raise ValidationError(f"enc = {enc!r}: expected a vision or audio EncoderSpec")
     if isinstance(tp, bool) or not isinstance(tp, (int, np.integer)) or tp < 1:
@@ -226,7 +231,13 @@ def encoder_activation_bytes(spec: MultimodalSpec | str, modality: str, items: f
                              recompute: str = "none", image_size=None) -> float:
     """Activation bytes a trained encoder stores for backward for ``items`` items on one rank
     [bytes]: :func:`infra_lab.memory.activation_bytes_per_layer` of its layer × layers
-    (flash attention, no dropout, BF16 activations)."""
+    (flash attention, no dropout, BF16 activations).
+
+    Parameters
+    ----------
+    modality : 'vision' or 'audio': which of the system's encoders
+    items : images (vision) or audio clips (audio) on the rank [-], >= 0
+    """
     from .. import memory
 
     spec = system(spec)
@@ -320,6 +331,11 @@ def cross_kv_ops(spec: MultimodalSpec | str, memory_tokens: float, accelerator: 
                  precision: str = "bf16") -> pl.DataFrame:
     """Forward k/v projections of the cross-attention memory in every cross-attention layer
     (what serving runs once per request and keeps as a cross-attention KV cache).
+
+    Parameters
+    ----------
+    memory_tokens : the cross-attention memory of one request [tokens] (the encoder's output
+        positions the cross-attention layers attend to)
 
     Returns
     -------

@@ -47,7 +47,13 @@ def mix_parameters() -> pl.DataFrame:
 
 
 def mix_parameter(name: str) -> float:
-    """One value of :func:`mix_parameters` by name [its unit]."""
+    """One value of :func:`mix_parameters` by name [its unit].
+
+    Parameters
+    ----------
+    name : a parameter's name in il.multimodal.mix_parameters() (column parameter), e.g.
+        'text_doc_mean_tokens'
+    """
     from .._validate import name as _name
 
     _name("data-mix parameter", name, "a parameter name of data_mix.csv")

@@ -852,6 +852,10 @@ def _system_from(r: dict, where: str) -> MultimodalSpec:
 def encoder(name: str) -> EncoderSpec:
     """An encoder preset by name or alias (case-insensitive).
 
+    Parameters
+    ----------
+    name : an encoder preset's name or alias (il.multimodal.encoder_names() lists them)
+
     Raises
     ------
     UnknownNameError : with the nearest preset names
@@ -900,6 +904,11 @@ def system(name_or_table: str | dict | MultimodalSpec) -> MultimodalSpec:
     """A multimodal system: a preset name/alias, a Scenario ``[model]`` table (see
     :func:`resolve_model`) or a :class:`MultimodalSpec` (returned as is).
 
+    Parameters
+    ----------
+    name_or_table : a multimodal preset's name or alias (il.multimodal.system_names() lists
+        them), a [model] table or a MultimodalSpec
+
     Raises
     ------
     UnknownNameError : unknown preset (nearest names listed)
@@ -934,7 +943,13 @@ def system_names() -> list[str]:
 
 
 def is_system_name(name: Any) -> bool:
-    """True when ``name`` is a multimodal system preset or alias."""
+    """True when ``name`` is a multimodal system preset or alias.
+
+    Parameters
+    ----------
+    name : any value; a multimodal preset's name or alias gives True
+        (il.multimodal.system_names() lists them)
+    """
     return isinstance(name, str) and name.strip().lower() in _systems()[1]
 
 
@@ -968,7 +983,12 @@ def systems() -> pl.DataFrame:
 # --------------------------------------------------------------------------------------
 def is_multimodal_table(table: Any) -> bool:
     """True when a Scenario ``[model]`` table names a multimodal preset or carries
-    vision/audio/adapter keys."""
+    vision/audio/adapter keys.
+
+    Parameters
+    ----------
+    table : a Scenario's [model] table (a dict), e.g. sc.to_dict()['model']
+    """
     if not isinstance(table, dict):
         return False
     return is_system_name(table.get("preset")) or any(k in SYSTEM_KEYS for k in table)
@@ -979,7 +999,12 @@ def split_model_table(table: dict) -> tuple[dict, dict]:
 
     With ``preset`` = a multimodal preset the language model is that preset's LM (its
     ``preset`` name) plus any LM fields given alongside; otherwise the LM is the table
-    without the system keys."""
+    without the system keys.
+
+    Parameters
+    ----------
+    table : a Scenario's [model] table (a dict)
+    """
     if not isinstance(table, dict):
         raise ValidationError(f"table = {table!r:.80}: expected the [model] table as a dict")
     lm = {k: v for k, v in table.items() if k not in SYSTEM_KEYS}
@@ -1045,6 +1070,10 @@ def resolve_model(table: dict) -> MultimodalSpec | None:
     override its language model, system keys override its adapters) or a language model
     (preset or fields) with ``vision`` / ``audio`` (an encoder preset name or a table with
     ``preset`` and/or encoder fields) and adapter keys (:data:`SYSTEM_KEYS`).
+
+    Parameters
+    ----------
+    table : a Scenario's [model] table (a dict), in one of the forms above
 
     Raises
     ------

@@ -431,7 +431,13 @@ def example_scenario(system_name: str, mix: dict | None = None, *, accelerator: 
     (the accelerator's default NIC, :func:`infra_lab.catalog.default_nic`: Pollara-400 on AMD
     parts as on the IBM cluster; rails-only fabric as there), for notebooks and tests.
 
-    ``global_batch`` defaults to 4 sequences per data-parallel rank per micro-batch size."""
+    ``global_batch`` defaults to 4 sequences per data-parallel rank per micro-batch size.
+
+    Parameters
+    ----------
+    system_name : a multimodal preset's name (il.multimodal.system_names() lists them), e.g.
+        'qwen2.5-vl-7b'
+    """
     for name, v in (("nodes", nodes), ("seq_len", seq_len), ("tp", tp), ("pp", pp), ("micro_batch", micro_batch)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValidationError(f"{name} = {v!r}: expected a positive integer")

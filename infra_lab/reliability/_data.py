@@ -22,13 +22,17 @@ def class_label(component_class: str) -> str:
     """The displayed name of a component class (:data:`CLASS_LABELS`): ``'nic'`` → ``'NIC'``.
     An unknown class raises :class:`~infra_lab.errors.UnknownNameError` naming the nearest.
 
+    Parameters
+    ----------
+    component_class : a component class, e.g. 'nic' (the keys of il.reliability.CLASS_LABELS)
+
     Examples
     --------
     >>> import infra_lab as il
     >>> il.reliability.class_label("nic"), il.reliability.class_label("link")
     ('NIC', 'link')
     """
-    if component_class not in CLASS_LABELS:
+    if not isinstance(component_class, str) or component_class not in CLASS_LABELS:
         raise unknown("component_class", component_class, COMPONENT_CLASSES)
     return CLASS_LABELS[component_class]
 
@@ -124,6 +128,11 @@ def parameters():
 
 def parameter(name: str) -> float:
     """One value of data/reliability/parameters.csv, in the unit its row states.
+
+    Parameters
+    ----------
+    name : a parameter's name in data/reliability/parameters.csv (il.reliability.parameters()
+        lists them, e.g. 'hot_spare_nodes')
 
     Examples
     --------

@@ -372,6 +372,12 @@ def hot_spares_for(nodes: int) -> int:
 def spare_availability(replace_rate_per_s: float, repair_s: float, hot_spares: int) -> float:
     """Probability that a free hot spare exists when a node fails [-].
 
+    Parameters
+    ----------
+    replace_rate_per_s : failures that need a node replaced, per second [1/s]
+    repair_s : the time to repair a failed node [s]
+    hot_spares : hot spare nodes [-], an integer >= 0
+
     Notes
     -----
     Nodes in repair form an M/G/∞ queue: their number is Poisson with mean m = λ·T
@@ -424,6 +430,12 @@ def restart_times_s(plan: CheckpointPlan, restart: RestartModel, rates_per_s,
     ``detection``), replacement (classes that need hardware) = spare swap + (1 − P) ×
     repair_s / (spares + 1) with P = :func:`spare_availability`, and reload = ``plan.read_s``.
 
+    Parameters
+    ----------
+    restart : a restart model (from il.reliability.restart_model('baseline'))
+    rates_per_s : interruption rate per component class [1/s], in component_classes.csv's
+        order (il.reliability.interruption_rates(sc)['rate_per_hour'] / 3600)
+
     Examples
     --------
     >>> import infra_lab as il
@@ -437,8 +449,8 @@ def restart_times_s(plan: CheckpointPlan, restart: RestartModel, rates_per_s,
         raise ValidationError(f"plan = {plan!r}: expected a CheckpointPlan")
     if not isinstance(restart, RestartModel):
         raise ValidationError(f"restart = {restart!r}: expected a RestartModel (restart_model())")
-    rates = _rate_array("rates_per_s", rates_per_s)
     cls = _class_table()
+    rates = _rate_array("rates_per_s", rates_per_s, cls.height)   # one per class, in the table's order
     need = np.array(cls["needs_replacement"].to_list(), dtype=bool)
     hang = np.array([d == "hang" for d in cls["detection"].to_list()], dtype=bool)
     spares = hot_spares_for(nodes) if restart.hot_spares is None else restart.hot_spares
@@ -638,6 +650,13 @@ def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,
     :func:`expected_wall_time_s`), "daly" or "young"; min_interval_s : lower bound (e.g. an
     async upload must finish before the next save) [s]; background_s : an asynchronous save's
     write behind training, as :func:`expected_wall_time_s` takes it (used by "exact") [s].
+
+    Parameters
+    ----------
+    work_s : failure-free work [s]
+    rates_per_s : interruption rate per component class [1/s] (a list or array, e.g.
+        il.reliability.interruption_rates(sc)['rate_per_hour'] / 3600)
+    restart_s : restart time per class [s], as many as ``rates_per_s``
 
     Examples
     --------

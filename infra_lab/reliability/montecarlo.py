@@ -109,6 +109,10 @@ def summarize_runs(runs, plan: RunPlan | None = None):
     """Mean, standard error and percentiles of a :func:`simulate` frame, with the closed
     form beside the mean when ``plan`` is given.
 
+    Parameters
+    ----------
+    runs : the frame of il.reliability.simulate(plan, n_runs)
+
     Returns
     -------
     polars.DataFrame: quantity, mean, sem, p05, p50, p95, closed_form; ``sem`` is null for a

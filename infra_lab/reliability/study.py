@@ -173,6 +173,10 @@ def _plan_kw(where: str, kw: dict, *, sets: tuple[str, ...] = (), extra: tuple[s
 def compare_calibrations(hardware, work_hours: float, *, calibrations=None, **plan_kw):
     """One row per calibration for the same run (see :func:`plan_run` for ``plan_kw``).
 
+    Parameters
+    ----------
+    work_hours : failure-free run time [h] (e.g. il.reliability.run_hours), as plan_run's
+
     Returns
     -------
     polars.DataFrame: calibration, gpus, mtbi_h [h], interruptions_per_day [1/day],
@@ -259,6 +263,8 @@ def goodput_bands(hardware, gpu_counts, work_hours: float, *, model=None, calibr
     ----------
     restarts : profile names or RestartModels (default: every profile of
         :func:`infra_lab.reliability.restart_profiles`)
+    gpu_counts : the GPU counts to sweep [GPUs], a list of positive integers, e.g. [1024, 4096]
+    work_hours : failure-free run time [h], as plan_run's
     early_deployments : early-deployment factors to sweep [-]
     (others as :func:`scaling_table`)
 
@@ -311,6 +317,7 @@ def restart_sweep(hardware, work_hours: float, *, field: str, values, profile: s
     values : the values to sweep (in that field's unit)
     profile : the profile the other fields come from
     plan_kw : passed to :func:`plan_run`; ``restart_overrides`` (a dict) sets other fields
+    work_hours : failure-free run time [h], as plan_run's
 
     Returns
     -------
@@ -364,6 +371,7 @@ def save_speedup_value(hardware, work_hours: float, *, price_usd_per_gpu_hour: f
     speedup : save speed-up [-], > 0; below 1 the saves are slower and the "saved" columns
         come out negative (the cost of slower saves)
     plan_kw : passed to :func:`plan_run` (``save_speedup`` there is the baseline's)
+    work_hours : failure-free run time [h], as plan_run's
 
     Returns
     -------
@@ -402,6 +410,11 @@ def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_us
     per-save fixed cost, the term no public source pins down), per calibration.
     ``price_usd_per_gpu_hour``: a number [USD/GPU-h] or "owned" / "rented", as
     :func:`save_speedup_value` takes it.
+
+    Parameters
+    ----------
+    work_hours : failure-free run time [h], as plan_run's
+    fixed_overheads_s : per-save fixed costs to sweep [s], a list, e.g. [0.0, 30.0]
 
     Returns
     -------

@@ -30,6 +30,11 @@ def load_scenario(name: str, *, check_plan: bool = True) -> Scenario:
     (as ``json.dump(sc.to_dict(), f)`` or ``sc.to_toml()`` wrote it); ``check_plan`` as in
     :meth:`Scenario.from_dict`.
 
+    Parameters
+    ----------
+    name : a shipped scenario's name (any letter case; il.list_scenarios() lists them) or the
+        path of a scenario file (.toml or .json, str or os.PathLike)
+
     Returns
     -------
     Scenario
