@@ -52,16 +52,18 @@ def busiest_rank_experts_kernel(experts, top_k, ep, groups, group_topk, max_toke
     from the selected groups' experts (group-limited routing). The tokens are drawn one after
     another for all trials at once, so ``out[T]`` does not depend on ``max_tokens`` and is
     nondecreasing in T (common random numbers). Draws with numba's ``np.random``
-    (:func:`_busiest_experts` with an empty generator state)."""
+    (:func:`_busiest_experts` with no generator state)."""
     np.random.seed(seed)
-    _busiest_experts(experts, top_k, ep, groups, group_topk, max_tokens, trials, out, np.empty(0, np.int64))
+    _busiest_experts(experts, top_k, ep, groups, group_topk, max_tokens, trials, out, None)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _busiest_experts(experts, top_k, ep, groups, group_topk, max_tokens, trials, out, mt):
     """The routing of :func:`busiest_rank_experts_kernel` (see there), both kernels' one body;
-    each uniform draw in 0 … n − 1 is :func:`_draw` (numba's ``np.random`` for an empty ``mt``,
-    else :func:`_mt_randint` on the state ``mt``: the same draws from the same seed)."""
+    each uniform draw in 0 … n − 1 is :func:`_draw` (numba's ``np.random`` for ``mt`` None,
+    else :func:`_mt_randint` on the state ``mt``: the same draws from the same seed). Inlined
+    into each kernel (``inline="always"``, as is :func:`_draw`): as a call, the inlined-generator
+    kernel ran at half its speed (benchmarks/bench_moe_busiest.py)."""
     per_rank = experts // ep
     limited = 0 < group_topk < groups
     g = experts // groups if limited else experts
@@ -157,11 +159,12 @@ def _mt_randint(mt, n):
             return v
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _draw(mt, n):
     """A uniform draw in 0 … n − 1: ``np.random.randint(n)`` from numba's thread generator when
-    ``mt`` is empty (:func:`busiest_rank_experts_kernel`), else :func:`_mt_randint` on ``mt``."""
-    if mt.shape[0] == 0:
+    ``mt`` is None (:func:`busiest_rank_experts_kernel`), else :func:`_mt_randint` on ``mt``. The
+    test is on the argument's type, so each kernel keeps only its own generator."""
+    if mt is None:
         return np.random.randint(n)
     return _mt_randint(mt, n)
 
