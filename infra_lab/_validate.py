@@ -106,11 +106,13 @@ def boolean(field: str, value: Any) -> bool:
     return bool(value)
 
 
-def choice(field: str, value: Any, allowed: Iterable[str]) -> str:
-    """``value`` if it is one of ``allowed`` (exact string), else an UnknownNameError."""
+def choice(field: str, value: Any, allowed: Iterable[str], not_a_string: type = ValidationError) -> str:
+    """``value`` if it is one of ``allowed`` (exact string), else an UnknownNameError; a value
+    that is not a string raises ``not_a_string`` (ValidationError unless a caller names another),
+    naming its type and a short form (:func:`infra_lab.errors.short_repr`)."""
     allowed = tuple(allowed)
     if not isinstance(value, str):
-        raise ValidationError(f"{field} = {short_repr(value)}: expected one of {', '.join(allowed)}")
+        raise not_a_string(f"{field} = {short_repr(value)}: expected one of {', '.join(allowed)}")
     if value not in allowed:
         raise unknown(field, value, allowed)
     return value

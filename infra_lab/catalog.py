@@ -304,6 +304,13 @@ def _index(table, what: str = "catalog") -> dict[str, str]:
     return idx
 
 
+def _name_arg(kind: str, name: object, example: str) -> str:
+    """``name`` if it is a string, checked before a cached look-up (a list or dict is unhashable)."""
+    if not isinstance(name, str):
+        raise ValidationError(f"{kind} = {name!r}: expected a name (string), e.g. {example!r}")
+    return name
+
+
 def _resolve(kind: str, table, name: object) -> dict[str, Any]:
     if not isinstance(name, str):
         raise ValidationError(f"{kind} = {name!r}: expected a name (string)")
@@ -476,9 +483,7 @@ def accelerator(name: str) -> Accelerator:
     ValidationError : ``name`` is not a string (a list, a dict, None ...)
     UnknownNameError : with the nearest valid names
     """
-    if not isinstance(name, str):  # checked before the cache: a list or dict is unhashable
-        raise ValidationError(f"accelerator = {name!r}: expected a name (string), e.g. 'MI300X'")
-    return _accelerator(name)
+    return _accelerator(_name_arg("accelerator", name, "MI300X"))
 
 
 @cache
@@ -552,9 +557,7 @@ def nic(name: str) -> Nic:
 
     Raises ValidationError when ``name`` is not a string, UnknownNameError (nearest valid
     names) when it is not in the catalog."""
-    if not isinstance(name, str):  # checked before the cache: a list or dict is unhashable
-        raise ValidationError(f"nic = {name!r}: expected a name (string), e.g. 'Pollara-400'")
-    return _nic(name)
+    return _nic(_name_arg("nic", name, "Pollara-400"))
 
 
 @cache

@@ -27,6 +27,19 @@ def assert_estimate_equals_reference(sc: il.Scenario):
     return est
 
 
+def assert_step_and_bubble_equal_reference(sc: il.Scenario):
+    """il.estimate(sc)'s step time and pipeline bubble against step_reference(sc), to rel 1e-9
+    (the executed-schedule tests: the bubble is where the executed order prices). Returns the
+    estimate."""
+    from infra_lab._kernels.training_reference import step_reference
+
+    est = il.estimate(sc)
+    r = step_reference(sc)
+    assert est.step_time_s == pytest.approx(r["step_time_s"], rel=1e-9)
+    assert dict(est.breakdown.iter_rows())["pp_bubble"] == pytest.approx(r["pp_bubble"], rel=1e-9)
+    return est
+
+
 def assert_row_is_estimate(row: dict, est, rel: float = 1e-9):
     """A search row against il.estimate of its plan: the step time equal to ``rel``, except for an
     interleaved plan (pp > 1, vp > 1) or a 1F1B plan with pp > 1, whose bubble the search prices
@@ -42,3 +55,27 @@ def assert_row_is_estimate(row: dict, est, rel: float = 1e-9):
             assert bubble <= row["pp_bubble"] * (1 + 1e-9) + 1e-12, row
     else:
         assert est.step_time_s == pytest.approx(row["step_time_s"], rel=rel), row
+
+
+def assert_fsdp_term_agrees(sc: il.Scenario, memory: dict, term: str, unsharded_queue: float = 0.0):
+    """The FSDP memory component ``term`` (:data:`infra_lab._kernels.memory.MEM_NAMES`) through
+    the memory kernel ``training_bytes`` and its plain reference on the same inputs (stage sizes
+    from ``sc``'s first stage candidate, the other sizes fixed, Megatron-FSDP's queue floor
+    ``unsharded_queue`` [parameters], 0 for PyTorch FSDP2) equals ``memory[term]`` (il.memory's
+    component) to rel 1e-12; il.estimate's and step_reference's memory per GPU equal
+    il.memory.training_memory_total to rel 1e-9."""
+    from infra_lab._kernels.memory import MEM_NAMES, training_bytes, training_bytes_reference
+    from infra_lab._kernels.training_reference import step_reference
+
+    cand = il.memory.stage_candidates(sc.model_spec, 1, 1)[0]
+    p_ne = cand["p_nonexpert"] - cand["p_embedding"] - cand["p_head"]
+    args = (p_ne, cand["p_expert"], cand["p_embedding"] + cand["p_head"], 8.0, 1.0, 1.0, 4.0, 1.0, 3, 2,
+            2.0, 4.0, 12.0, float(sc.model_spec.layers), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, cand["p_head"],
+            unsharded_queue, 2.0)
+    k, r = training_bytes(*args), training_bytes_reference(*args)
+    i = MEM_NAMES.index(term)
+    assert k[i] == pytest.approx(r[i], rel=1e-12) == pytest.approx(memory[term], rel=1e-12)
+    # the step kernel's memory is training_memory's total, and so is the step reference's
+    total = il.memory.training_memory_total(sc)
+    assert il.estimate(sc).memory_per_gpu_bytes == pytest.approx(total, rel=1e-9)
+    assert step_reference(sc)["memory_per_gpu_bytes"] == pytest.approx(total, rel=1e-9)

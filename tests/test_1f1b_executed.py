@@ -9,7 +9,7 @@ against il.estimate."""
 
 import numpy as np
 import pytest
-from kernel_check import assert_row_is_estimate
+from kernel_check import assert_row_is_estimate, assert_step_and_bubble_equal_reference
 
 import infra_lab as il
 from infra_lab._kernels import pipeline_greedy as pg
@@ -194,10 +194,7 @@ PLANS = [
 def test_estimate_equals_the_step_reference(model, pp, gb, nodes, tp, tr):
     sc = _scenario(model, pp, gb, nodes, tp, **tr)
     assert sc.parallelism.schedule == "1f1b"
-    est = il.estimate(sc)
-    r = step_reference(sc)
-    assert est.step_time_s == pytest.approx(r["step_time_s"], rel=1e-9)
-    assert dict(est.breakdown.iter_rows())["pp_bubble"] == pytest.approx(r["pp_bubble"], rel=1e-9)
+    assert_step_and_bubble_equal_reference(sc)
 
 
 def test_search_keeps_the_closed_form_and_estimate_executes():

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from fabric_check import leaf_all_to_all
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -770,17 +771,10 @@ LEAF_CASES = [
 
 @pytest.mark.parametrize("h", LEAF_CASES)
 def test_leaf_bound_is_the_flow_simulations_busiest_link(h):
-    F = il.fabric
-    S = 2.0**28
-    fb = F.Fabric.build(h)
-    sim = F.simulate_step(F.step_flows("all_to_all", fb, S), fb, routing="spray")
-    P = C.collective_time_params(h).array
-    bound = K.leaf_uplink_time(fb.domains, P) * S / P[K.P_BNIC]
-    nic = (fb.domains - 1) / fb.domains * S / P[K.P_BNIC]
+    _, sim, bound, nic, model = leaf_all_to_all(h)
     assert bound > 1.4 * nic                       # the uplinks bind, not the NICs
     assert bound == pytest.approx(sim.load_bound_s, rel=1e-9)
     assert sim.time_s == pytest.approx(sim.load_bound_s, rel=1e-6)
-    model = il.collective("all_to_all", S, h, fb.n_gpus, "p2p").time_s
     assert 1.0 < model / sim.time_s < 1.12         # + wire efficiency and latency
 
 

@@ -5,11 +5,9 @@ simulation builds (it gave each of a domain's 72 NICs its own rail before)."""
 from __future__ import annotations
 
 import pytest
+from fabric_check import leaf_all_to_all
 
-import infra_lab as il
-from infra_lab import collectives as C
 from infra_lab import fabric as F
-from infra_lab._kernels import collectives as K
 from infra_lab.errors import ValidationError
 
 
@@ -78,15 +76,9 @@ def test_nvl72_leaf_bound_binds_and_stays_close_to_the_simulation(h):
     bound counts a leaf as holding floor(h/e) whole domains, so where racks straddle leaves it
     is conservative: 1.035 x the simulation's busiest link for 8 racks at sigma = 3, 1.17 x for
     5 racks at sigma = 2 (APPROXIMATE, documented in collectives)."""
-    S = 2.0**28
-    fb = F.Fabric.build(h)
-    sim = F.simulate_step(F.step_flows("all_to_all", fb, S), fb, routing="spray")
-    P = C.collective_time_params(h).array
-    bound = K.leaf_uplink_time(fb.domains, P) * S / P[K.P_BNIC]
-    nic = (fb.domains - 1) / fb.domains * S / P[K.P_BNIC]
+    _, sim, bound, nic, model = leaf_all_to_all(h)
     assert sim.load_bound_s > 1.4 * nic and bound > 1.4 * nic
     assert 1.0 <= bound / sim.load_bound_s < 1.2
-    model = il.collective("all_to_all", S, h, fb.n_gpus, "p2p").time_s
     assert 1.0 < model / sim.time_s < 1.3
 
 

@@ -8,10 +8,9 @@ activations, the largest of a layer's and the output layer's (torchtitan shards 
 one unit, whose backward runs first). torchtitan reduces in fp32 (``mixed_precision_reduce``)."""
 
 import pytest
+from kernel_check import assert_fsdp_term_agrees
 
 import infra_lab as il
-from infra_lab._kernels.memory import MEM_NAMES, training_bytes, training_bytes_reference
-from infra_lab._kernels.training_reference import step_reference
 
 BASE = {"name": "fsdp-rs", "hardware": {"accelerator": "H100-SXM", "nodes": 1},
         "training": {"seq_len": 4096, "global_batch": 16, "micro_batch": 1, "recompute": "full",
@@ -57,19 +56,9 @@ def test_kernel_reference_training_memory_and_step_model_agree():
     sc = _sc("llama3-70b", nodes=4, tp=8)
     m = _mem(sc)
     assert m["fsdp_reduce_scatter_buffer"] > 0
-    # the same inputs through the kernel and its plain-Python reference: stage sizes from the
-    # memory model's own stage candidate
-    cand = il.memory.stage_candidates(sc.model_spec, 1, 1)[0]
-    p_ne = cand["p_nonexpert"] - cand["p_embedding"] - cand["p_head"]
-    args = (p_ne, cand["p_expert"], cand["p_embedding"] + cand["p_head"], 8.0, 1.0, 1.0, 4.0, 1.0, 3, 2,
-            2.0, 4.0, 12.0, float(sc.model_spec.layers), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, cand["p_head"], 0.0, 2.0)
-    k, r = training_bytes(*args), training_bytes_reference(*args)
-    i = MEM_NAMES.index("fsdp_reduce_scatter_buffer")
-    assert k[i] == pytest.approx(r[i], rel=1e-12) == pytest.approx(m["fsdp_reduce_scatter_buffer"], rel=1e-12)
-    # the step kernel's memory is training_memory's total, and so is the step reference's
-    total = il.memory.training_memory_total(sc)
-    assert il.estimate(sc).memory_per_gpu_bytes == pytest.approx(total, rel=1e-9)
-    assert step_reference(sc)["memory_per_gpu_bytes"] == pytest.approx(total, rel=1e-9)
+    # the same inputs through the kernel and its plain-Python reference (stage sizes from the
+    # memory model's own stage candidate), and the step models' memory per GPU
+    assert_fsdp_term_agrees(sc, m, "fsdp_reduce_scatter_buffer")
 
 
 def test_the_reduce_dtype_is_the_stacks_and_megatron_fsdp_has_none():

@@ -8,15 +8,10 @@ a temporary unsharded bucket in the main-gradient dtype (the parameters' by defa
 when the reduce-scatter queue, capped at max(1e9, 2 x the mean unit) parameters, is drained."""
 
 import pytest
+from kernel_check import assert_fsdp_term_agrees
 
 import infra_lab as il
-from infra_lab._kernels.memory import (
-    MEM_NAMES,
-    fsdp_unsharded_grads,
-    training_bytes,
-    training_bytes_reference,
-)
-from infra_lab._kernels.training_reference import step_reference
+from infra_lab._kernels.memory import fsdp_unsharded_grads
 from infra_lab.errors import ValidationError
 
 BASE = {"name": "fsdp-ug", "hardware": {"accelerator": "H100-SXM", "nodes": 1},
@@ -78,16 +73,7 @@ def test_kernel_reference_training_memory_and_step_model_agree():
                     (_sc("llama3-70b", nodes=4, tp=8, stack="megatron-core-cuda", fsdp_impl="megatron"), 1e9)):
         m = _mem(sc)
         assert m["fsdp_unsharded_grads"] > 0
-        cand = il.memory.stage_candidates(sc.model_spec, 1, 1)[0]
-        p_ne = cand["p_nonexpert"] - cand["p_embedding"] - cand["p_head"]
-        args = (p_ne, cand["p_expert"], cand["p_embedding"] + cand["p_head"], 8.0, 1.0, 1.0, 4.0, 1.0, 3, 2,
-                2.0, 4.0, 12.0, float(sc.model_spec.layers), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, cand["p_head"], ugq, 2.0)
-        k, r = training_bytes(*args), training_bytes_reference(*args)
-        i = MEM_NAMES.index("fsdp_unsharded_grads")
-        assert k[i] == pytest.approx(r[i], rel=1e-12) == pytest.approx(m["fsdp_unsharded_grads"], rel=1e-12)
-        total = il.memory.training_memory_total(sc)
-        assert il.estimate(sc).memory_per_gpu_bytes == pytest.approx(total, rel=1e-9)
-        assert step_reference(sc)["memory_per_gpu_bytes"] == pytest.approx(total, rel=1e-9)
+        assert_fsdp_term_agrees(sc, m, "fsdp_unsharded_grads", ugq)
 
 
 def test_no_term_without_full_sharding():

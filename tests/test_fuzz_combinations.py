@@ -191,15 +191,21 @@ def check_estimate(sc: il.Scenario, e) -> None:
         assert e.mfu <= 1.0 + 1e-9, e.mfu
 
 
-# ------------------------------------------------------------------------------- training
-@budget(100)
-@given(edge_scenarios())
-def test_estimate_at_the_edges(d):
+def estimate_and_check(d: dict) -> None:
+    """The scenario dict ``d`` through Scenario.from_dict and il.estimate (each may refuse it with
+    the package's error, :func:`own`), and :func:`check_estimate` on what they accept."""
     sc = own(il.Scenario.from_dict, d)
     if sc is not None:
         e = own(il.estimate, sc)
         if e is not None:
             check_estimate(sc, e)
+
+
+# ------------------------------------------------------------------------------- training
+@budget(100)
+@given(edge_scenarios())
+def test_estimate_at_the_edges(d):
+    estimate_and_check(d)
 
 
 @budget(100)
@@ -210,11 +216,7 @@ def test_one_hostile_field_of_an_edge_scenario(d, table, data):
     if own(il.Scenario.from_dict, d) is None:
         return
     d[table][data.draw(st.sampled_from(FIELDS[table]))] = data.draw(st.sampled_from(HOSTILE))
-    sc = own(il.Scenario.from_dict, d)
-    if sc is not None:
-        e = own(il.estimate, sc)
-        if e is not None:
-            check_estimate(sc, e)
+    estimate_and_check(d)
 
 
 @budget(10)
@@ -249,11 +251,7 @@ def multimodal_edges(draw) -> dict:
 @budget(8)
 @given(multimodal_edges())
 def test_multimodal_mix_at_the_edges(d):
-    sc = own(il.Scenario.from_dict, d)
-    if sc is not None:
-        e = own(il.estimate, sc)
-        if e is not None:
-            check_estimate(sc, e)
+    estimate_and_check(d)
 
 
 # ------------------------------------------------------------------------------- serving

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from kernel_check import assert_step_and_bubble_equal_reference
 
 import infra_lab as il
 from infra_lab._kernels import pipeline_greedy as pg
@@ -167,10 +168,7 @@ UNEVEN = [
 def test_estimate_equals_the_step_reference(model, pp, vp, gb, nodes, tp, tr):
     sc = _scenario(model, pp, vp, gb, nodes, tp, **tr)
     assert sc.parallelism.schedule == "interleaved"
-    est = il.estimate(sc)
-    r = step_reference(sc)
-    assert est.step_time_s == pytest.approx(r["step_time_s"], rel=1e-9)
-    assert dict(est.breakdown.iter_rows())["pp_bubble"] == pytest.approx(r["pp_bubble"], rel=1e-9)
+    assert_step_and_bubble_equal_reference(sc)
 
 
 def test_ranks_with_equal_totals_but_different_chunks_are_priced_apart():

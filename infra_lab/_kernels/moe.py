@@ -51,8 +51,19 @@ def busiest_rank_experts_kernel(experts, top_k, ep, groups, group_topk, max_toke
     ``experts / groups`` consecutive experts uniformly, then its ``top_k`` experts uniformly
     from the selected groups' experts (group-limited routing). The tokens are drawn one after
     another for all trials at once, so ``out[T]`` does not depend on ``max_tokens`` and is
-    nondecreasing in T (common random numbers)."""
+    nondecreasing in T (common random numbers). Draws with numba's ``np.random``
+    (:func:`_busiest_experts` with no generator state)."""
     np.random.seed(seed)
+    _busiest_experts(experts, top_k, ep, groups, group_topk, max_tokens, trials, out, None)
+
+
+@njit(cache=True, inline="always")
+def _busiest_experts(experts, top_k, ep, groups, group_topk, max_tokens, trials, out, mt):
+    """The routing of :func:`busiest_rank_experts_kernel` (see there), both kernels' one body;
+    each uniform draw in 0 … n − 1 is :func:`_draw` (numba's ``np.random`` for ``mt`` None,
+    else :func:`_mt_randint` on the state ``mt``: the same draws from the same seed). Inlined
+    into each kernel (``inline="always"``, as is :func:`_draw`): as a call, the inlined-generator
+    kernel ran at half its speed (benchmarks/bench_moe_busiest.py)."""
     per_rank = experts // ep
     limited = 0 < group_topk < groups
     g = experts // groups if limited else experts
@@ -68,12 +79,12 @@ def busiest_rank_experts_kernel(experts, top_k, ep, groups, group_topk, max_toke
         for tr in range(trials):
             if limited:
                 for j in range(group_topk):
-                    r = j + np.random.randint(groups - j)
+                    r = j + _draw(mt, groups - j)
                     a = gperm[j]
                     gperm[j] = gperm[r]
                     gperm[r] = a
             for j in range(top_k):
-                r = j + np.random.randint(pool - j)
+                r = j + _draw(mt, pool - j)
                 a = perm[j]
                 perm[j] = perm[r]
                 perm[r] = a
@@ -148,49 +159,24 @@ def _mt_randint(mt, n):
             return v
 
 
+@njit(cache=True, inline="always")
+def _draw(mt, n):
+    """A uniform draw in 0 … n − 1: ``np.random.randint(n)`` from numba's thread generator when
+    ``mt`` is None (:func:`busiest_rank_experts_kernel`), else :func:`_mt_randint` on ``mt``. The
+    test is on the argument's type, so each kernel keeps only its own generator."""
+    if mt is None:
+        return np.random.randint(n)
+    return _mt_randint(mt, n)
+
+
 @njit(cache=True)
 def busiest_rank_experts_mt_kernel(experts, top_k, ep, groups, group_topk, max_tokens, trials, seed, out):
     """:func:`busiest_rank_experts_kernel` with its generator inlined: the same Mersenne Twister,
     seeding and ``randint`` rule as numba's ``np.random``, so the same draws and the same ``out``
     (tests/test_moe_busiest_rank_experts.py checks they are equal), about twice as fast (a
     ``np.random.randint`` call inside numba reaches the thread's generator state each time;
-    benchmarks/bench_moe_busiest.py)."""
-    mt = _mt_seed(seed)
-    per_rank = experts // ep
-    limited = 0 < group_topk < groups
-    g = experts // groups if limited else experts
-    pool = group_topk * g if limited else experts
-    perm = np.arange(pool)
-    gperm = np.arange(groups if limited else 1)
-    touched = np.zeros((trials, experts), np.uint8)
-    count = np.zeros((trials, ep), np.int64)
-    best = np.zeros(trials, np.int64)
-    out[0] = 0.0
-    for t in range(1, max_tokens + 1):
-        tot = 0.0
-        for tr in range(trials):
-            if limited:
-                for j in range(group_topk):
-                    r = j + _mt_randint(mt, groups - j)
-                    a = gperm[j]
-                    gperm[j] = gperm[r]
-                    gperm[r] = a
-            for j in range(top_k):
-                r = j + _mt_randint(mt, pool - j)
-                a = perm[j]
-                perm[j] = perm[r]
-                perm[r] = a
-                e = perm[j]
-                if limited:
-                    e = gperm[e // g] * g + e % g
-                if touched[tr, e] == 0:
-                    touched[tr, e] = 1
-                    q = e // per_rank
-                    count[tr, q] += 1
-                    if count[tr, q] > best[tr]:
-                        best[tr] = count[tr, q]
-            tot += best[tr]
-        out[t] = tot / trials
+    benchmarks/bench_moe_busiest.py). The routing is the same body, :func:`_busiest_experts`."""
+    _busiest_experts(experts, top_k, ep, groups, group_topk, max_tokens, trials, out, _mt_seed(seed))
 
 
 def busiest_rank_ratio_reference(tokens, experts, top_k, ep):

@@ -116,6 +116,14 @@ class ChartPane:
         self.chart = None
         self.widget.clear_output()
 
+    def show_or_clear(self, chart) -> None:
+        """:meth:`show` ``chart``, or :meth:`clear` when it is None (a setting with no chart: no
+        stale chart of the previous setting beside the row that says why)."""
+        if chart is None:
+            self.clear()
+        else:
+            self.show(chart)
+
 
 def vendor_color(domain: list[str] | None = None) -> alt.Scale:
     """Colour scale mapping vendor names to the house colours."""

@@ -82,13 +82,19 @@ def attention_params(accelerator: str, kernel: str | None = None, pass_: str = "
                      which: str = "value") -> dict[str, float]:
     """Fitted parameters of one kernel and pass: ``efficiency`` e [-], ``overhead_blocks`` c
     [block iterations per workgroup], ``block`` B [rows], ``kernels`` per call [-]."""
+    _, _, (e, c, b, n) = _params(accelerator, kernel, pass_, which)
+    return {"efficiency": e, "overhead_blocks": c, "block": b, "kernels": n}
+
+
+def _params(accelerator, kernel, pass_, which):
+    """(accelerator, pass, (e, c, block, kernels)) of one kernel and pass, the arguments checked:
+    what :func:`attention_params` returns and :func:`attention_time` prices with."""
     acc = P.accelerator(accelerator)
     k = _kernel(acc, kernel)
     p = _pass(pass_)
     if not isinstance(which, str) or which not in ("value", "low", "high"):
         raise ValidationError(f"which = {which!r}: allowed 'value', 'low', 'high'")
-    e, c, b, n = _params_cached(acc.name, k, p, which)
-    return {"efficiency": e, "overhead_blocks": c, "block": b, "kernels": n}
+    return acc, p, _params_cached(acc.name, k, p, which)
 
 
 def _kernel(acc: catalog.Accelerator, kernel: str | None) -> str:
@@ -154,12 +160,7 @@ def attention_cost(seq_len: int, head_dim: int, batch_heads: float, accelerator:
     win = P.check_number("window", window, lo=0, integer=True)
     if not isinstance(causal, bool):
         raise ValidationError(f"causal = {causal!r}: expected True or False")
-    acc = P.accelerator(accelerator)
-    k = _kernel(acc, kernel)
-    p = _pass(pass_)
-    if not isinstance(which, str) or which not in ("value", "low", "high"):
-        raise ValidationError(f"which = {which!r}: allowed 'value', 'low', 'high'")
-    e, c, B, nkern = _params_cached(acc.name, k, p, which)
+    acc, p, (e, c, B, nkern) = _params(accelerator, kernel, pass_, which)
     return _core(acc, sq, skv, dqk, dv, bh, p, causal, win, e, c, B, nkern)
 
 

@@ -127,6 +127,18 @@ def _spec(spec):
     return spec
 
 
+def _shape_args(spec, seq_len, micro_batch, tp, ep, expert_tp):
+    """The arguments :func:`gemm_records` and :func:`layer_ops` share, checked: (spec, s, b, tp,
+    ep, expert tp) with expert_tp None read as tp."""
+    spec = _spec(spec)
+    s = P.check_number("seq_len", seq_len, lo=1, hi=2**24, integer=True)
+    b = P.check_number("micro_batch", micro_batch, lo=1, hi=2**16, integer=True)
+    t = P.check_number("tp", tp, lo=1, hi=2**16, integer=True)
+    e = P.check_number("ep", ep, lo=1, hi=2**20, integer=True)
+    etp = t if expert_tp is None else P.check_number("expert_tp", expert_tp, lo=1, hi=2**16, integer=True)
+    return spec, s, b, t, e, etp
+
+
 def _check_parallel(spec, tp: int, ep: int, etp: int) -> None:
     if spec.experts:
         if spec.experts % ep:
@@ -166,12 +178,7 @@ def gemm_records(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *, causa
     >>> r.name[0], r.component[0], r.m[0], r.n[0], r.k[0]
     ('qkv_proj', 'attn_gemm', 4096.0, 6144.0, 4096.0)
     """
-    spec = _spec(spec)
-    s = P.check_number("seq_len", seq_len, lo=1, hi=2**24, integer=True)
-    b = P.check_number("micro_batch", micro_batch, lo=1, hi=2**16, integer=True)
-    t = P.check_number("tp", tp, lo=1, hi=2**16, integer=True)
-    e = P.check_number("ep", ep, lo=1, hi=2**20, integer=True)
-    etp = t if expert_tp is None else P.check_number("expert_tp", expert_tp, lo=1, hi=2**16, integer=True)
+    spec, s, b, t, e, etp = _shape_args(spec, seq_len, micro_batch, tp, ep, expert_tp)
     if s * b > 2**31:
         raise ValidationError(f"seq_len x micro_batch = {s * b:,} tokens per rank: at most 2**31")
     if not isinstance(causal, bool):
@@ -527,12 +534,7 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
     >>> ops.filter(ops["component"] == "attention")["op"].to_list()
     ['attention']
     """
-    spec = _spec(spec)
-    s = P.check_number("seq_len", seq_len, lo=1, hi=2**24, integer=True)
-    b = P.check_number("micro_batch", micro_batch, lo=1, hi=2**16, integer=True)
-    t = P.check_number("tp", tp, lo=1, hi=2**16, integer=True)
-    e = P.check_number("ep", ep, lo=1, hi=2**20, integer=True)
-    etp = t if expert_tp is None else P.check_number("expert_tp", expert_tp, lo=1, hi=2**16, integer=True)
+    spec, s, b, t, e, etp = _shape_args(spec, seq_len, micro_batch, tp, ep, expert_tp)
     sd = P.check_number("seed", seed, lo=0, integer=True)
     wce = P.check_number("weight_cast_every", weight_cast_every, lo=1, integer=True)
     win = P.check_number("window", window, lo=0, integer=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from functools import cache
 
+from .. import _validate as V
 from .. import catalog
-from ..errors import UnknownNameError, ValidationError, check_positive, short_repr, unknown
+from ..errors import UnknownNameError, ValidationError, check_positive, unknown
 
 DATA = catalog.DATA_DIR / "reliability"
 
@@ -185,13 +186,9 @@ def rate_factor(field: str, value) -> float:
 
 def choice(field: str, value, allowed) -> str:
     """``value`` if it is one of ``allowed`` (strings), else UnknownNameError; a value that is
-    not a string is named by its type and a short form (:func:`infra_lab.errors.short_repr`)."""
-    allowed = tuple(allowed)
-    if not isinstance(value, str):
-        raise UnknownNameError(f"{field} = {short_repr(value)}: expected one of {', '.join(allowed)}")
-    if value not in allowed:
-        raise unknown(field, value, allowed)
-    return value
+    not a string is named by its type and a short form (:func:`infra_lab.errors.short_repr`):
+    :func:`infra_lab._validate.choice` raising UnknownNameError for both."""
+    return V.choice(field, value, allowed, not_a_string=UnknownNameError)
 
 
 def seconds_or_inf(field: str, value) -> float:

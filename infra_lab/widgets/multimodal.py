@@ -106,10 +106,7 @@ def multimodal_explorer(base: str = "maia-class-ibm-mi300x"):
     def update(*_):
         s, c = multimodal_update(w_img.value, w_aud.value, w_px.value, w_enc.value, w_pack.value, base=base)
         out.value = frame_html(s)
-        if c is None:
-            pane.clear()    # no stale chart of the previous mix beside the note
-        else:
-            pane.show(c)
+        pane.show_or_clear(c)    # None: no stale chart of the previous mix beside the note
         return s, c
 
     for w in (w_img, w_aud, w_px, w_enc, w_pack):

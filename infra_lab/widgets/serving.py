@@ -166,10 +166,7 @@ def serving_explorer():
         s, c = serving_update(w_model.value, w_acc.value, w_eng.value, w_prec.value, w_conc.value, w_gpus.value,
                               w_tpot.value or None)
         out.value = frame_html(s)
-        if c is None:
-            pane.clear()    # no stale chart of the previous setting beside a "cannot run" row
-        else:
-            pane.show(c)
+        pane.show_or_clear(c)    # None: no stale chart of the previous setting beside a "cannot run" row
         return s, c
 
     for w in controls:

@@ -241,10 +241,7 @@ def training_explorer():
         except ValidationError as e:    # the library's message in the output, not a traceback
             s, c = pl.DataFrame({"plan": [f"no valid plan: {e}"]}), None
         out.value = frame_html(s)
-        if c is None:
-            pane.clear()    # no stale breakdown of the previous setting beside a "no valid plan" row
-        else:
-            pane.show(c)
+        pane.show_or_clear(c)    # None: no stale breakdown of the previous setting beside a "no valid plan" row
         return s, c
 
     for w in (w_acc, w_gpus, w_gb, w_seq, w_prec, w_pp, w_sched, w_vp):
