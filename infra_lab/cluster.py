@@ -9,11 +9,16 @@ catalog for a Scenario's [hardware] table, and side-by-side accelerator metrics.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import catalog
 from .catalog import PEAK_PRECISIONS
 from .errors import ValidationError, unknown
 from .scenario import as_hardware
 from .units import GB, KW, PB, PFLOP, TB, TFLOP
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["cluster_summary", "accelerator_metrics", "METRICS", "PRECISION_METRICS", "claim_check",
            "MAX_CLAIM_OVER_PEAK"]
@@ -36,7 +41,7 @@ PRECISION_METRICS = ("peak_tflops", "tflops_per_kW", "ridge_flop_per_byte", "byt
 
 
 
-def cluster_summary(hardware):
+def cluster_summary(hardware: Any) -> pl.DataFrame:
     """Aggregate numbers for a cluster, each with unit and source.
 
     Parameters
@@ -88,7 +93,7 @@ lower-precision marketing figure (a few times the dense peak) passes and a unit 
 (TFLOP/s typed as PFLOP/s) or an overflow does not."""
 
 
-def claim_check(claimed_pflops: float, hardware, precision: str = "bf16"):
+def claim_check(claimed_pflops: float, hardware: Any, precision: str = "bf16") -> dict[str, Any]:
     """Compare a claimed cluster throughput with dense peak and published max-achievable.
 
     Parameters
@@ -129,7 +134,7 @@ def claim_check(claimed_pflops: float, hardware, precision: str = "bf16"):
     }
 
 
-def accelerator_metrics(names: list[str] | None = None, precision: str = "bf16"):
+def accelerator_metrics(names: list[str] | None = None, precision: str = "bf16") -> pl.DataFrame:
     """Side-by-side metrics for accelerators, long format.
 
     Parameters

@@ -111,6 +111,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -119,6 +120,11 @@ from . import fabric as _fab
 from ._repr import Printout
 from .errors import ValidationError, check_positive, named_keywords, unknown
 from .scenario import HardwareConfig
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import polars as pl
 
 OPS = ("all_reduce", "reduce_scatter", "all_gather", "broadcast", "all_to_all", "send_recv")
 ALGORITHMS = ("ring", "tree", "nvls", "nvlstree", "collnet_direct", "collnet_chain", "pat",
@@ -355,7 +361,7 @@ class CollectiveParams:
         return out
 
 
-def collective_time_params(hardware, fabric_efficiency: float = 1.0,
+def collective_time_params(hardware: Any, fabric_efficiency: float = 1.0,
                            radix: int | None = None) -> CollectiveParams:
     """Parameters of ``hardware`` as floats for the numba collective kernels.
 
@@ -612,7 +618,7 @@ def _size_bound(size_bytes, size: float, hw) -> None:
 
 
 @named_keywords(name="il.collective")
-def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str = "auto", *,
+def collective(op: str, size_bytes: float, hardware: Any, gpus: int, algorithm: str = "auto", *,
                per_node: int | None = None, fabric_efficiency: float = 1.0,
                radix: int | None = None) -> CollectiveResult:
     """Time, algbw and busbw of one collective.
@@ -715,7 +721,8 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
                             float(lat + max(bw, red)), p.library, notes)
 
 
-def applicable_algorithms(op: str, hardware, gpus: int, per_node: int | None = None) -> list[str]:
+def applicable_algorithms(op: str, hardware: Any, gpus: int,
+                          per_node: int | None = None) -> list[str]:
     """Algorithms the library runs for ``op`` over ``gpus`` ranks of ``hardware``."""
     from ._kernels import collectives as K
 
@@ -727,7 +734,8 @@ def applicable_algorithms(op: str, hardware, gpus: int, per_node: int | None = N
             if math.isfinite(K.best_collective(code, i, 1e6, n, k, p.array)[0])]
 
 
-def lower_bound(op: str, size_bytes: float, hardware, gpus: int, *, per_node: int | None = None) -> dict:
+def lower_bound(op: str, size_bytes: float, hardware: Any, gpus: int, *,
+                per_node: int | None = None) -> dict:
     """Chan, Heimlich, Purkayastha & van de Geijn (2007) lower bounds in this model.
 
     Returns {"latency_s", "bandwidth_s", "compute_s", "total_s"}: latency ⌈lg N⌉ network
@@ -747,8 +755,9 @@ def lower_bound(op: str, size_bytes: float, hardware, gpus: int, *, per_node: in
     return {"latency_s": lat, "bandwidth_s": bw, "compute_s": red, "total_s": lat + max(bw, red)}
 
 
-def sweep(op: str, sizes, hardware, gpus: int, algorithms=("auto",), *,
-          per_node: int | None = None, fabric_efficiency: float = 1.0):
+def sweep(op: str, sizes: Iterable[float], hardware: Any, gpus: int,
+          algorithms: Iterable[str] = ("auto",), *,
+          per_node: int | None = None, fabric_efficiency: float = 1.0) -> pl.DataFrame:
     """Collective cost over message sizes and algorithms → polars DataFrame with columns
     op, algorithm (requested), chosen, protocol, size_bytes, gpus, nodes, time_s, algbw_GBps,
     busbw_GBps, lower_bound_s, accelerator, library.
@@ -783,7 +792,8 @@ def sweep(op: str, sizes, hardware, gpus: int, algorithms=("auto",), *,
     return pl.DataFrame(rows)
 
 
-def algorithm_table(op: str, size_bytes: float, hardware, gpus: int, *, per_node: int | None = None):
+def algorithm_table(op: str, size_bytes: float, hardware: Any, gpus: int, *,
+                    per_node: int | None = None) -> pl.DataFrame:
     """Every algorithm the library runs for one case → polars DataFrame, fastest first, with
     the library's tuner estimate beside the modelled time and a flag for the pair "auto"
     picks. ``tuner_time_s`` is null for a pair the tuner never considers at this size (the
@@ -822,7 +832,7 @@ def algorithm_table(op: str, size_bytes: float, hardware, gpus: int, *, per_node
 MEASUREMENTS_FILE = _fab.catalog.DATA_DIR / "network_measurements.csv"
 
 
-def published_measurements():
+def published_measurements() -> pl.DataFrame:
     """data/network_measurements.csv: published link and fabric facts (TransferBench xGMI,
     NVIDIA's per-NIC expectation, the NVLink ring figure, the rail-only all-to-all overhead);
     ``model_scope`` says why a fact lies outside what the model can reproduce (empty: inside)."""
@@ -840,7 +850,7 @@ def published_measurements():
     })
 
 
-def rails_only_overhead_pct(size_bytes: float, hardware, gpus: int) -> float:
+def rails_only_overhead_pct(size_bytes: float, hardware: Any, gpus: int) -> float:
     """All-to-all time on a rails-only fabric with PXN forwarding over the same all-to-all on a
     rail-optimized Clos (same NICs, cross-rail traffic straight over a spine), in percent."""
     hw = _fab.hardware_config(hardware)
@@ -853,7 +863,7 @@ def rails_only_overhead_pct(size_bytes: float, hardware, gpus: int) -> float:
     return 100.0 * (t_ro / t_clos - 1.0)
 
 
-def published_comparison():
+def published_comparison() -> pl.DataFrame:
     """Model vs every published fact in data/network_measurements.csv → polars DataFrame
     (name, metric, predicted, measured_low, measured_high, error_pct vs the midpoint,
     within_range, calibrated, model_scope, source_url); a row with a ``model_scope`` is still
@@ -889,7 +899,7 @@ MEASUREMENT_SET_FILE = _fab.catalog.DATA_DIR / "measurements" / "collectives_pub
 SIZE_BANDS = ((0.0, 2.0**20, "< 1 MiB"), (2.0**20, 2.0**27, "1-128 MiB"), (2.0**27, math.inf, ">= 128 MiB"))
 
 
-def measurement_set():
+def measurement_set() -> pl.DataFrame:
     """data/measurements/collectives_published.csv: published nccl-tests / rccl-tests results,
     one row per size, with the train/test split and whether a row is scored
     (``use`` = "validate") or only shown ("context": no stated size, or a torch benchmark)."""
@@ -931,7 +941,7 @@ def _rounding_error_pct(pred: float, low: float, high: float) -> float:
     return 0.0
 
 
-def validation_table():
+def validation_table() -> pl.DataFrame:
     """Model vs every row of :func:`measurement_set` → polars DataFrame (case, library,
     accelerator, nodes, gpus, op, algorithm requested and chosen, protocol, size_bytes,
     size_band, measured / predicted busbw [GB/s], the interval the printed value stands for,
@@ -970,7 +980,7 @@ def validation_table():
     return pl.DataFrame(rows)
 
 
-def validation_summary(table=None):
+def validation_summary(table: pl.DataFrame | None = None) -> pl.DataFrame:
     """Median and worst |error| of the scored TEST rows by library, accelerator and size band
     → polars DataFrame (library, accelerator, size_band, cases, median_abs_error_pct,
     worst_abs_error_pct)."""

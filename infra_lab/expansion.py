@@ -56,7 +56,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -73,6 +73,9 @@ from .errors import (
     with_reasons,
 )
 from .units import DAY
+
+if TYPE_CHECKING:
+    from .economics.deal import DealPnL
 
 __all__ = ["platforms", "nics", "models", "parameters", "parameter", "cluster_sizes", "options",
            "option_hardware", "training_scenario", "serving_scenario", "cost_overrides", "owned_quote",
@@ -503,7 +506,7 @@ def deal_overrides(platform: str, nic: str) -> dict[str, Any]:
 
 
 def deal(platform: str, nic: str, gpus: int, final_run_gpu_hours: float, *, goodput: float = 1.0,
-         n: int = 4000, seed: int = 0, path: str = "decay"):
+         n: int = 4000, seed: int = 0, path: str = "decay") -> DealPnL:
     """The deal P&L of an option: :func:`infra_lab.economics.deal_pnl` on the option's
     hardware (:func:`option_hardware`: its accelerator and NIC, rails-only) of ``gpus`` GPUs
     with :func:`deal_overrides`. The network IBM buys is that cluster's whole switches, drawn

@@ -42,6 +42,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,6 +51,9 @@ from . import catalog
 from ._repr import Printout
 from .errors import NicFeatureWarning, ValidationError, check_positive, unknown, user_stacklevel
 from .scenario import HardwareConfig, as_hardware
+
+if TYPE_CHECKING:
+    import polars as pl
 
 CONSTANTS_FILE = catalog.DATA_DIR / "network_constants.csv"
 FABRIC_KINDS = ("rails-only", "rail-optimized", "fat-tree")
@@ -175,7 +179,7 @@ def net_overhead_s(host: str) -> float:
     return constant("net_overhead_other_s")
 
 
-def hardware_config(hardware) -> HardwareConfig:
+def hardware_config(hardware: Any) -> HardwareConfig:
     """Validate a [hardware] table (dict) or pass a HardwareConfig, a Fabric's or a Scenario's
     hardware through: :func:`infra_lab.scenario.as_hardware`, the one coercion."""
     return as_hardware(hardware)
@@ -249,7 +253,7 @@ def _scaleup_efficiency(acc: catalog.Accelerator) -> float:
     )
 
 
-def scaleup(hardware) -> ScaleUp:
+def scaleup(hardware: Any) -> ScaleUp:
     """Scale-up fabric of the hardware's accelerator ([hardware] dict or HardwareConfig)."""
     hw = hardware_config(hardware)
     acc = hw.accelerator_spec
@@ -371,7 +375,7 @@ def _radix(radix) -> int:
     return r
 
 
-def scaleout(hardware, radix: int | None = None) -> ScaleOut:
+def scaleout(hardware: Any, radix: int | None = None) -> ScaleOut:
     """Scale-out network of the hardware; ``radix`` [ports] defaults to the constants file.
     The GPU's host link (:func:`infra_lab.catalog.nic_host_link`) caps the per-GPU rate.
 
@@ -440,7 +444,7 @@ def nodes_per_leaf(hardware, radix: int | None = None) -> float:
     return float(down // R) if down >= R else down / R
 
 
-def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
+def switch_counts(hardware: Any, radix: int | None = None) -> dict[str, int]:
     """Switches and cables of the back-end fabric the hardware's job needs (folded Clos,
     ``radix`` ports each), counted exactly for the nodes given, on the leaves the flow
     simulation builds: the leaf layout is ``_leaf_layout``'s, the one arrangement
@@ -895,7 +899,7 @@ class Flows:
         return float(self.nbytes.sum())
 
 
-def step_flows(pattern: str, hardware, size_bytes: float, *, step: int = 0,
+def step_flows(pattern: str, hardware: Any, size_bytes: float, *, step: int = 0,
                radix: int | None = None) -> Flows:
     """The flows one step of a collective over the whole cluster generates.
 
@@ -992,7 +996,7 @@ def _seed(field: str, seed) -> int:
     return V.integer(field, seed, lo=0, hi=2**63 - 1)
 
 
-def spray_note(fabric) -> str | None:
+def spray_note(fabric: Any) -> str | None:
     """Why packet spraying over ``fabric``'s NIC is an assumption, or None when a source claims
     the NIC sprays packets (``packet_spraying`` in data/nics.csv; false there means no source
     claims it, not that it is confirmed absent). The one owner of the rule that
@@ -1009,8 +1013,8 @@ def spray_note(fabric) -> str | None:
             f"cost for out-of-order delivery")
 
 
-def route(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int = 1,
-          *, explicit_spray: bool = False):
+def route(flows: Flows, fabric: Any, routing: str = "ecmp", seed: int = 0, qps: int = 1,
+          *, explicit_spray: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Route flows: returns (ptr, links, weights) — flow f uses links[ptr[f]:ptr[f+1]].
 
     routing : "ecmp" (per-flow hash of (src, dst, queue pair) with ``seed``; ``qps`` queue
@@ -1062,7 +1066,7 @@ def _route(flows: Flows, fab: Fabric, routing: str, seed: int = 0, qps: int = 1,
     return K.route_flows(flows.src, flows.dst, flows.nbytes, fab.topo, mode, qps, int(seed), order)
 
 
-def solve_rates(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int = 1,
+def solve_rates(flows: Flows, fabric: Any, routing: str = "ecmp", seed: int = 0, qps: int = 1,
                 *, reference: bool = False) -> np.ndarray:
     """Max-min fair rate of every flow [B/s] (numba kernel, or the plain-Python reference)."""
     from ._kernels import fabric as K
@@ -1100,7 +1104,7 @@ class StepResult(Printout):
     rounds: int
 
 
-def simulate_step(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int = 1,
+def simulate_step(flows: Flows, fabric: Any, routing: str = "ecmp", seed: int = 0, qps: int = 1,
                   completion: str = "fluid") -> StepResult:
     """Route one step's flows, solve max-min fair rates and find when the step completes.
 
@@ -1163,8 +1167,8 @@ def simulate_step(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qp
                       ideal / t if t > 0 else 1.0, flows.total_bytes, net, delivered, per_gpu, int(rounds))
 
 
-def monte_carlo(flows: Flows, fabric, routing: str = "ecmp", seeds: int = 32, qps: int = 1,
-                completion: str = "fluid", first_seed: int = 0):
+def monte_carlo(flows: Flows, fabric: Any, routing: str = "ecmp", seeds: int = 32, qps: int = 1,
+                completion: str = "fluid", first_seed: int = 0) -> pl.DataFrame:
     """:func:`simulate_step` over ``seeds`` hash seeds → polars DataFrame, one row per seed
     (routing, seed, time_s, load_bound_s, ideal_s, efficiency); the efficiency is the η that
     ``il.collective(..., fabric_efficiency=η)`` takes for ECMP (1, its default, is spraying).
@@ -1217,7 +1221,7 @@ def balls_into_bins(m: int, k: int, trials: int = 4000, seed: int = 0) -> dict[s
 # Link counts (issue 16: network failures scale with links and optics,
 # not with switches). Composed from switch_counts and its leaf split; no second tier logic.
 # ---------------------------------------------------------------------------------------
-def link_counts(hardware, radix: int | None = None) -> dict[str, int]:
+def link_counts(hardware: Any, radix: int | None = None) -> dict[str, int]:
     """Cables of the back-end fabric counted from :func:`switch_counts` [links].
 
     Every NIC port has one link to its leaf (``host``); in two or more levels every leaf

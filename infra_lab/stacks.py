@@ -250,7 +250,8 @@ def _default_stack(vendor: str, purpose: str) -> str:
     return t["stack"][0]
 
 
-def check_stack(stack, accelerator: str, purpose: str = "training", where: str = "stack") -> str:
+def check_stack(stack: str, accelerator: str, purpose: str = "training",
+                where: str = "stack") -> str:
     """Validate that ``stack`` exists for ``purpose`` and runs on ``accelerator``'s vendor.
 
     Raises UnknownNameError (nearest names) or ValidationError naming ``where``.

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import TYPE_CHECKING
 
 import altair as alt
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["setup_offline", "ChartPane", "vega_bundle_js", "VENDOR_COLORS", "vendor_color", "accelerator_scale",
            "require_columns", "require_rows", "to_altair_data", "field", "signed_tooltip"]
@@ -177,7 +181,8 @@ def accelerator_scale(accelerators: list[str], labels: list[str] | None = None) 
     return alt.Scale(domain=list(accelerators if labels is None else labels), range=rng)
 
 
-def require_columns(df, cols: list[str], chart: str, params: dict | None = None) -> None:
+def require_columns(df: pl.DataFrame, cols: list[str], chart: str,
+                    params: dict | None = None) -> None:
     """Raise a clear error when a frame lacks the columns a chart needs. ``params`` maps a
     column that the caller chose through a keyword argument (e.g. {"series": "color"}) to that
     argument's name: a missing one is then named with the argument that picks another column."""
@@ -192,7 +197,7 @@ def require_columns(df, cols: list[str], chart: str, params: dict | None = None)
         )
 
 
-def require_rows(df, chart: str, rows: str = "the frame has no rows") -> None:
+def require_rows(df: pl.DataFrame, chart: str, rows: str = "the frame has no rows") -> None:
     """Raise a clear error when a chart whose axes are set by its data gets no rows to draw
     (its domain would be the minimum of nothing)."""
     from ..errors import ValidationError
@@ -207,7 +212,8 @@ def gpus_tooltip() -> alt.Tooltip:
     return alt.Tooltip("gpus:Q", title="GPUs", format=",d")
 
 
-def signed_tooltip(data, column: str, title: str, decimals: int = 1):
+def signed_tooltip(data: pl.DataFrame, column: str, title: str,
+                   decimals: int = 1) -> tuple[pl.DataFrame, alt.Tooltip]:
     """``(data with a text column, the tooltip line that shows it)`` for a signed figure such as
     an error [%]: the text is :func:`infra_lab.printout.signed`'s (``'+12.3'``, ``'-4.0'``, and
     a value that rounds to zero reads ``'0.0'``), where Vega-Lite's ``"+.1f"`` format printed
@@ -240,7 +246,7 @@ def field(name: str) -> str:
     return "".join("\\" + ch if ch in ".[]\\" else ch for ch in name)
 
 
-def to_altair_data(df):
+def to_altair_data(df: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Collect a LazyFrame and refuse frames over altair's row limit with a clear message."""
     import polars as pl
 

@@ -3,6 +3,8 @@ breakdowns, predicted-vs-measured kernel rates and efficiency curves."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import altair as alt
 
 from .base import (
@@ -14,11 +16,15 @@ from .base import (
     to_altair_data,
 )
 
+if TYPE_CHECKING:
+    import polars as pl
+
 __all__ = ["roofline_chart", "gemm_efficiency_heatmap", "memory_stacked_bars", "largest_model_chart",
            "gemm_validation_chart", "compute_validation_chart", "efficiency_lines_chart"]
 
 
-def roofline_chart(roof, points=None, title: str = "Rooflines (dense peak, peak HBM bandwidth)") -> alt.Chart:
+def roofline_chart(roof: pl.DataFrame, points: pl.DataFrame | None = None,
+                   title: str = "Rooflines (dense peak, peak HBM bandwidth)") -> alt.Chart | alt.LayerChart:
     """Log-log rooflines per accelerator, with optional op points.
 
     Parameters
@@ -59,7 +65,8 @@ def roofline_chart(roof, points=None, title: str = "Rooflines (dense peak, peak 
     return chart.properties(width=520, height=340)
 
 
-def gemm_efficiency_heatmap(df, title: str | None = None, value: str = "efficiency") -> alt.Chart:
+def gemm_efficiency_heatmap(df: pl.DataFrame, title: str | None = None,
+                            value: str = "efficiency") -> alt.Chart:
     """Heatmap of GEMM efficiency (or achieved TFLOP/s) over (M, N) at one K.
 
     Parameters
@@ -102,7 +109,7 @@ def gemm_efficiency_heatmap(df, title: str | None = None, value: str = "efficien
     ).properties(width=420, height=380)
 
 
-def memory_stacked_bars(df, title: str = "Per-GPU training memory") -> alt.Chart:
+def memory_stacked_bars(df: pl.DataFrame, title: str = "Per-GPU training memory") -> alt.FacetChart:
     """Stacked bars of memory components per (model, accelerator), with a tick at the memory a
     job can address (``capacity_GB``: the driver's figure, catalog ``memory_capacity_bytes``).
 
@@ -127,7 +134,8 @@ def memory_stacked_bars(df, title: str = "Per-GPU training memory") -> alt.Chart
         row=alt.Row("model:N", title=None)).properties(title=title)
 
 
-def largest_model_chart(df, title: str = "The largest model that fits one GPU's memory") -> alt.Chart:
+def largest_model_chart(df: pl.DataFrame,
+                        title: str = "The largest model that fits one GPU's memory") -> alt.LayerChart:
     """Bars of the parameters [billions] of the largest model that fits, per accelerator (one
     bar per base shape where the frame has several), labelled with its layers; a model of which
     nothing fits has no bar.
@@ -159,7 +167,8 @@ def largest_model_chart(df, title: str = "The largest model that fits one GPU's 
     return alt.layer(bars, text, data=data).properties(width=420, height=alt.Step(12), title=title)
 
 
-def gemm_validation_chart(df, title: str = "GEMM model vs published max-achievable rates") -> alt.Chart:
+def gemm_validation_chart(df: pl.DataFrame,
+                          title: str = "GEMM model vs published max-achievable rates") -> alt.LayerChart:
     """Predicted vs published TFLOP/s, one point per published figure, with y = x.
 
     Parameters
@@ -197,7 +206,8 @@ def gemm_validation_chart(df, title: str = "GEMM model vs published max-achievab
     return (diag + pts).properties(width=380, height=340, title=title)
 
 
-def compute_validation_chart(df, title: str = "Compute model vs published kernel measurements") -> alt.Chart:
+def compute_validation_chart(df: pl.DataFrame,
+                             title: str = "Compute model vs published kernel measurements") -> alt.LayerChart:
     """Predicted vs measured for the compute check set (log-log, y = x dashed), colour by
     kind (gemm, grouped_gemm, attention, cast), filled = train, hollow = test.
 
@@ -233,7 +243,7 @@ def compute_validation_chart(df, title: str = "Compute model vs published kernel
         title, subtitle="filled: train rows (used to fit); hollow: test rows; dashed: predicted = measured"))
 
 
-def efficiency_lines_chart(df, x: str, y: str, color: str, *, dash: str | None = None,
+def efficiency_lines_chart(df: pl.DataFrame, x: str, y: str, color: str, *, dash: str | None = None,
                            x_title: str, y_title: str, title: str, log_x: bool = True) -> alt.Chart:
     """Lines of ``y`` against ``x`` per ``color`` (and ``dash``) group, with points.
 

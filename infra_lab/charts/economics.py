@@ -36,7 +36,7 @@ def cost_breakdown_chart(df: pl.DataFrame, *, title: str = "Owned cost per usefu
 
 
 def interval_chart(df: pl.DataFrame, *, x_title: str, title: str = "", color: str | None = None,
-                   point: str | None = None) -> alt.Chart:
+                   point: str | None = None) -> alt.LayerChart:
     """P5–P95 bars with the P50 as a dot, one row per ``label`` (optionally a second marker
     for ``point``, e.g. the value at the modal defaults).
 
@@ -71,7 +71,7 @@ def interval_chart(df: pl.DataFrame, *, x_title: str, title: str = "", color: st
 
 
 def tornado_chart(df: pl.DataFrame, *, x_title: str = "owned cost, every other input at its mode [USD per useful GPU-hour]",
-                  title: str = "What moves the answer: each input at the low and high of its range") -> alt.Chart:
+                  title: str = "What moves the answer: each input at the low and high of its range") -> alt.LayerChart:
     """Tornado: one bar per input from its low-input output to its high-input output, sorted
     by swing, with a rule at the base case. Rows are named by ``label`` (human name with
     unit) when the frame has one, else ``parameter``.
@@ -144,7 +144,7 @@ def rent_path_chart(df: pl.DataFrame, *, title: str = "The operator's rent path 
 
 
 def tco_band_chart(df: pl.DataFrame, *, y_title: str = "cluster TCO [million USD]",
-                   title: str = "Cluster TCO: P50 with the P5–P95 band") -> alt.Chart:
+                   title: str = "Cluster TCO: P50 with the P5–P95 band") -> alt.LayerChart:
     """P5–P95 band and P50 line of a cost against horizon, one colour per ``case``; whole
     years on the axis.
 
@@ -164,7 +164,7 @@ def tco_band_chart(df: pl.DataFrame, *, y_title: str = "cluster TCO [million USD
     return (band + line).properties(width=520)
 
 
-def cashflow_chart(df: pl.DataFrame, *, title: str = "Operator's cumulative cash flow per GPU (pre-tax, unlevered)") -> alt.Chart:
+def cashflow_chart(df: pl.DataFrame, *, title: str = "Operator's cumulative cash flow per GPU (pre-tax, unlevered)") -> alt.LayerChart:
     """Cumulative cash flow per GPU against year, one line per ``case``.
 
     Columns: year, cumulative_usd, case.

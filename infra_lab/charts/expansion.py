@@ -25,7 +25,7 @@ def _platform_colors(platforms) -> alt.Scale:
 def expansion_pareto(df: pl.DataFrame, x: str, y: str, *, x_title: str, y_title: str,
                      color: str = "platform", front: pl.DataFrame | None = None,
                      highlight: dict | None = None, log_x: bool = True, log_y: bool = True,
-                     title: str = "", width: int = 460, height: int = 300) -> alt.Chart:
+                     title: str = "", width: int = 460, height: int = 300) -> alt.LayerChart:
     """Scatter of sweep points in (x, y), coloured by ``color``, filled for options whose parts
     all ship and hollow for an option with an announced part (``announced_not_shipped``: its
     platform or its NIC, so a shipping platform with an announced NIC is hollow too, and the

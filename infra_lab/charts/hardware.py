@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import altair as alt
 
 from .base import require_columns, require_rows, to_altair_data, vendor_color
 
+if TYPE_CHECKING:
+    import polars as pl
+
 __all__ = ["accelerator_bars", "peak_by_precision", "cluster_bars"]
 
 
-def accelerator_bars(df, metric: str, title: str | None = None, highlight: str = "MI300X") -> alt.Chart:
+def accelerator_bars(df: pl.DataFrame, metric: str, title: str | None = None,
+                     highlight: str = "MI300X") -> alt.LayerChart:
     """Horizontal bars of one metric across accelerators, coloured by vendor.
 
     Parameters
@@ -61,7 +67,8 @@ PEAK_ORDER = ["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp4"]
 _NO_BAR = {"not supported": "not supported", "no sourced figure": "no figure"}
 
 
-def peak_by_precision(df, title: str = "Dense peak by precision") -> alt.Chart:
+def peak_by_precision(df: pl.DataFrame,
+                      title: str = "Dense peak by precision") -> alt.LayerChart | alt.Chart:
     """Grouped bars: dense peak [TFLOP/s] by precision for several accelerators.
 
     A row with no peak (null ``peak_tflops``: :func:`infra_lab.catalog.peak_table` keeps every
@@ -108,7 +115,7 @@ def peak_by_precision(df, title: str = "Dense peak by precision") -> alt.Chart:
     return alt.layer(bars, marks).properties(title=alt.TitleParams(title, subtitle=sub), width=480, height=260)
 
 
-def cluster_bars(df, title: str = "Cluster aggregate") -> alt.Chart:
+def cluster_bars(df: pl.DataFrame, title: str = "Cluster aggregate") -> alt.Chart:
     """Bars comparing aggregate cluster quantities for several clusters.
 
     Parameters

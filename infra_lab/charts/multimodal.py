@@ -76,7 +76,7 @@ def image_tokens_chart(df: pl.DataFrame, title: str = "Language-model tokens per
     ).properties(width=420, height=240)
 
 
-def packing_waste_chart(df: pl.DataFrame, title: str = "Padding waste by packing algorithm") -> alt.Chart:
+def packing_waste_chart(df: pl.DataFrame, title: str = "Padding waste by packing algorithm") -> alt.LayerChart:
     """Grouped bars of the padding fraction per data mix and packing algorithm, each bar
     labelled with its value: first-fit-decreasing's fractions of a percent are bars narrower
     than a pixel beside no packing's 70-90 % (notebook 09 drew them invisible, its legend
@@ -104,7 +104,7 @@ def packing_waste_chart(df: pl.DataFrame, title: str = "Padding waste by packing
 
 def multimodal_validation_chart(df: pl.DataFrame,
                                 title: str = "Multimodal step model against published runs: predicted ÷ published"
-                                ) -> alt.Chart:
+                                ) -> alt.LayerChart:
     """Predicted / published per case with the prediction's assumption band and the
     published range (where given); 1 = exact.
 

@@ -5,9 +5,14 @@ distributions and fabric comparisons. Each takes a polars DataFrame and returns 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import altair as alt
 
 from .base import field, gpus_tooltip, require_columns, signed_tooltip, to_altair_data
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["busbw_vs_size_chart", "scaling_chart", "routing_distribution_chart",
            "fabric_comparison_chart", "validation_chart"]
@@ -22,7 +27,8 @@ _SIZE_AXIS = alt.Axis(
                "datum.value >= 1024 ? format(datum.value / 1024, '~g') + ' KiB' : format(datum.value, '~g') + ' B'"))
 
 
-def busbw_vs_size_chart(df, color: str = "series", title: str = "Bus bandwidth vs message size"):
+def busbw_vs_size_chart(df: pl.DataFrame, color: str = "series",
+                        title: str = "Bus bandwidth vs message size") -> alt.Chart | alt.LayerChart:
     """Log-log busbw [GB/s] against message size [bytes], one line per ``color`` value.
 
     Needs columns size_bytes, busbw_GBps and ``color`` (e.g. "series" = "8×MI300X auto").
@@ -50,8 +56,8 @@ def busbw_vs_size_chart(df, color: str = "series", title: str = "Bus bandwidth v
     return chart.properties(title=title, width=520, height=300)
 
 
-def scaling_chart(df, y: str = "busbw_GBps", color: str = "series",
-                  title: str = "Collective bandwidth as the cluster grows"):
+def scaling_chart(df: pl.DataFrame, y: str = "busbw_GBps", color: str = "series",
+                  title: str = "Collective bandwidth as the cluster grows") -> alt.Chart:
     """``y`` against GPUs [-] on a log axis; columns gpus, ``y``, ``color``."""
     require_columns(df, ["gpus", y, color], "scaling_chart", {y: "y", color: "color"})
     df = to_altair_data(df.select([c for c in ("gpus", y, color, "chosen") if c in df.columns]))
@@ -67,7 +73,8 @@ def scaling_chart(df, y: str = "busbw_GBps", color: str = "series",
     ).properties(title=title, width=520, height=300)
 
 
-def routing_distribution_chart(df, title: str = "Step efficiency over hash seeds"):
+def routing_distribution_chart(df: pl.DataFrame,
+                               title: str = "Step efficiency over hash seeds") -> alt.Chart:
     """Histogram of step efficiency (ideal / achieved time) per routing; columns routing,
     efficiency (one row per Monte Carlo seed, from :func:`infra_lab.fabric.monte_carlo`)."""
     require_columns(df, ["routing", "efficiency"], "routing_distribution_chart")
@@ -81,7 +88,8 @@ def routing_distribution_chart(df, title: str = "Step efficiency over hash seeds
     ).properties(title=title, width=520, height=260)
 
 
-def fabric_comparison_chart(df, y: str = "time_ms", title: str = "Fabric comparison"):
+def fabric_comparison_chart(df: pl.DataFrame, y: str = "time_ms",
+                            title: str = "Fabric comparison") -> alt.Chart:
     """Grouped bars: ``y`` per fabric and workload; columns fabric, workload, ``y``."""
     require_columns(df, ["fabric", "workload", y], "fabric_comparison_chart")
     df = to_altair_data(df)
@@ -96,7 +104,8 @@ def fabric_comparison_chart(df, y: str = "time_ms", title: str = "Fabric compari
     ).properties(title=title, width=420, height=260)
 
 
-def validation_chart(df, title: str = "Model vs published nccl-tests / rccl-tests bus bandwidth"):
+def validation_chart(df: pl.DataFrame,
+                     title: str = "Model vs published nccl-tests / rccl-tests bus bandwidth") -> alt.LayerChart:
     """Signed error [%] of the modelled busbw against each published result, by message size;
     columns size_bytes, error_pct, accelerator, library, split, use (from
     :func:`infra_lab.collectives.validation_table`). Shaded band: ±10 %; training rows hollow."""

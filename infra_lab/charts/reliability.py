@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import altair as alt
 
 from .base import gpus_tooltip, require_columns, require_rows, to_altair_data
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["run_length_histogram", "interruption_rate_bars", "goodput_vs_interval",
            "goodput_scaling", "goodput_bands_chart", "restart_sweep_chart", "fleet_check_chart",
            "save_value_chart"]
 
 
-def run_length_histogram(runs, expected_wall_h: float | None = None, *, bins: int = 40,
-                         title: str = "Wall-clock length of the run (Monte Carlo)") -> alt.Chart:
+def run_length_histogram(runs: pl.DataFrame, expected_wall_h: float | None = None, *,
+                         bins: int = 40,
+                         title: str = "Wall-clock length of the run (Monte Carlo)") -> alt.LayerChart:
     """Histogram of run wall-clock time from :func:`infra_lab.reliability.simulate`.
 
     Parameters
@@ -49,7 +55,8 @@ def run_length_histogram(runs, expected_wall_h: float | None = None, *, bins: in
     return alt.layer(*layers).properties(width=460, height=220)
 
 
-def interruption_rate_bars(rates, title: str = "Expected interruptions per day by component") -> alt.Chart:
+def interruption_rate_bars(rates: pl.DataFrame,
+                           title: str = "Expected interruptions per day by component") -> alt.Chart:
     """Bars of interruptions per day by component class.
 
     Parameters
@@ -77,7 +84,8 @@ def interruption_rate_bars(rates, title: str = "Expected interruptions per day b
     ).properties(width=380, height=alt.Step(14))
 
 
-def goodput_vs_interval(sweep, title: str = "Goodput vs checkpoint interval (closed form)") -> alt.Chart:
+def goodput_vs_interval(sweep: pl.DataFrame,
+                        title: str = "Goodput vs checkpoint interval (closed form)") -> alt.LayerChart:
     """Goodput against checkpoint interval, one line per case, optimum marked.
 
     Parameters
@@ -101,7 +109,8 @@ def goodput_vs_interval(sweep, title: str = "Goodput vs checkpoint interval (clo
     return (line + pts).properties(width=460, height=240)
 
 
-def goodput_scaling(table, title: str = "Goodput and interruptions vs cluster size") -> alt.Chart:
+def goodput_scaling(table: pl.DataFrame,
+                    title: str = "Goodput and interruptions vs cluster size") -> alt.HConcatChart:
     """Two panels against GPU count (log axis): goodput and interruptions per day.
 
     Parameters
@@ -129,8 +138,9 @@ def goodput_scaling(table, title: str = "Goodput and interruptions vs cluster si
     return alt.hconcat(g, r, title=title)
 
 
-def goodput_bands_chart(bands, title: str = "Goodput vs cluster size: bands over the swept assumptions"
-                        ) -> alt.Chart:
+def goodput_bands_chart(bands: pl.DataFrame,
+                        title: str = "Goodput vs cluster size: bands over the swept assumptions"
+                        ) -> alt.LayerChart:
     """Goodput band (min–max over the swept restart profiles and early-deployment factors)
     per calibration against GPU count, with the ``baseline`` restart profile as a line.
 
@@ -167,7 +177,7 @@ def goodput_bands_chart(bands, title: str = "Goodput vs cluster size: bands over
     return (area + line).properties(width=460, height=260, title=title)
 
 
-def restart_sweep_chart(sweep, title: str | None = None) -> alt.Chart:
+def restart_sweep_chart(sweep: pl.DataFrame, title: str | None = None) -> alt.Chart:
     """Goodput against one swept restart setting, one line per calibration.
 
     Parameters
@@ -193,7 +203,8 @@ def restart_sweep_chart(sweep, title: str | None = None) -> alt.Chart:
     ).properties(width=420, height=240)
 
 
-def fleet_check_chart(check, title: str = "Published fleet observations vs each calibration") -> alt.Chart:
+def fleet_check_chart(check: pl.DataFrame,
+                      title: str = "Published fleet observations vs each calibration") -> alt.LayerChart:
     """Published mean time between interruptions (a black tick for a value, a grey bar for a
     range, a bar ending at the bound for an "at most" bound) and each calibration's
     prediction, per observation, log scale.
@@ -248,7 +259,8 @@ def fleet_check_chart(check, title: str = "Published fleet observations vs each 
                                          title=alt.TitleParams(title, subtitle=key))
 
 
-def save_value_chart(table, title: str = "What faster saves are worth vs the baseline save time"
+def save_value_chart(table: pl.DataFrame,
+                     title: str = "What faster saves are worth vs the baseline save time"
                      ) -> alt.Chart:
     """Hours saved on the run by faster saves against the baseline blocking save time, one
     line per calibration.

@@ -91,7 +91,7 @@ serving validation's own, ``infra_lab.serving.published._METRIC_UNITS``)."""
 
 
 def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_per_gpu",
-                         title: str | None = None) -> alt.Chart:
+                         title: str | None = None) -> alt.LayerChart:
     """Log-log parity of :func:`infra_lab.serving.validation` for one metric, with y = x and
     bands at the metric's validation bounds (:data:`infra_lab.serving.published.VALIDATION_BOUNDS`:
     median and worst |error|, ±15 % / ±40 % for output tokens/s per GPU; none for a metric without

@@ -12,11 +12,14 @@ import html
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ..errors import ValidationError, unknown
+
+if TYPE_CHECKING:
+    from great_tables import GT
 
 __all__ = ["headline_table", "column_label", "UNIT_SUFFIXES", "WORDS"]
 
@@ -238,9 +241,10 @@ def _gt_class():
 
 
 def headline_table(df: pl.DataFrame | pl.LazyFrame, title: str, *, subtitle: str | None = None,
-                   labels: Mapping[str, str] | None = None, units: Mapping[str, str | None] | None = None,
+                   labels: Mapping[str, str] | None = None,
+                   units: Mapping[str, str | None] | None = None,
                    decimals: Mapping[str, int] | None = None, percent: Iterable[str] | None = None,
-                   sources: str | Iterable[str] | None = None, highlight: Any = None):
+                   sources: str | Iterable[str] | None = None, highlight: Any = None) -> GT:
     """A polars frame as a table to read (great_tables): a title, column labels with units,
     formatted numbers, source notes and an optional highlighted row.
 

@@ -108,7 +108,7 @@ def communication_chart(df: pl.DataFrame, title: str = "Communication per step: 
     ).properties(width=480, height=max(60, 40 * len(order)))
 
 
-def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time") -> alt.Chart:
+def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time") -> alt.LayerChart:
     """Log-log parity plot of :func:`infra_lab.validation.compare` with the y = x line and
     ±10 % / ±25 % bands (the issue's bounds, ``infra_lab.validation.selene.STEP_TIME_BOUNDS_PCT``);
     colour = train/test split, shape = source table."""
@@ -147,7 +147,7 @@ def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time
                                                        height=380)
 
 
-def band_coverage_chart(df: pl.DataFrame, title: str = "Measured throughput against the stated band") -> alt.Chart:
+def band_coverage_chart(df: pl.DataFrame, title: str = "Measured throughput against the stated band") -> alt.LayerChart:
     """One row per run of :func:`infra_lab.validation.band_coverage`: the band (slowest to
     fastest case over the stack's stated factor ranges) as a bar, the nominal estimate as a
     tick and the measured tokens/s/GPU as a point coloured by whether it lies inside, all as
@@ -191,7 +191,7 @@ PLAN_SCATTER_MAX_ROWS = 4000
 
 
 def plan_scatter(df: pl.DataFrame, title: str = "Parallel plans: memory vs throughput",
-                 hbm_GB: float | None = None) -> alt.Chart:
+                 hbm_GB: float | None = None) -> alt.Chart | alt.LayerChart:
     """Scatter of :func:`infra_lab.search` rows: memory per GPU [GB] vs tokens/s, coloured by
     whether the plan fits (``fits``: within the memory the device's driver exposes); an optional
     rule marks a capacity ``hbm_GB`` [GB], a finite number > 0."""

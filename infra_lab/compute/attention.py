@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from functools import cache
+from typing import Any
 
 from .. import catalog
 from .._validate import keyword_names, keywords
@@ -200,7 +201,7 @@ def _core(acc, sq, skv, dqk, dv, bh, p, causal, win, e, c, B, nkern) -> dict[str
 
 
 def attention_time(seq_len: int, head_dim: int, batch_heads: float, accelerator: str,
-                   pass_: str = "fwd", causal: bool = True, **kw) -> float:
+                   pass_: str = "fwd", causal: bool = True, **kw: Any) -> float:
     """Time of one fused-attention call [s]; see :func:`attention_cost`.
 
     Examples
@@ -216,7 +217,7 @@ def attention_time(seq_len: int, head_dim: int, batch_heads: float, accelerator:
 
 
 def attention_efficiency(seq_len: int, head_dim: int, batch_heads: float, accelerator: str,
-                         pass_: str = "fwd", causal: bool = True, **kw) -> float:
+                         pass_: str = "fwd", causal: bool = True, **kw: Any) -> float:
     """Achieved fraction of the BF16 peak on useful attention FLOPs [-]; see
     :func:`attention_cost`."""
     kw = keywords("attention_efficiency", kw, _COST_KEYWORDS)

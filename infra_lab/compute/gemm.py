@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -22,6 +22,11 @@ import polars as pl
 from .. import catalog
 from ..errors import ValidationError
 from . import _params as P
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy.typing as npt
 
 __all__ = [
     "GemmModel", "gemm_model", "gemm_efficiency", "gemm_efficiencies", "gemm_time",
@@ -267,14 +272,16 @@ def _evaluate(ms, ns, ks, accelerator, precision, batch, reference, ceiling=None
     return eff, t
 
 
-def gemm_efficiencies(ms, ns, ks, accelerator: str, precision: str = "bf16", batch=None, *,
+def gemm_efficiencies(ms: npt.ArrayLike, ns: npt.ArrayLike, ks: npt.ArrayLike, accelerator: str,
+                      precision: str = "bf16", batch: npt.ArrayLike | None = None, *,
                       reference: bool = False, stream_k: bool | None = None) -> np.ndarray:
     """Vectorised :func:`gemm_efficiency` [-] (numba kernel; the plain-Python reference with
     ``reference=True``)."""
     return _evaluate(ms, ns, ks, accelerator, precision, batch, reference, stream_k=stream_k)[0]
 
 
-def gemm_times(ms, ns, ks, accelerator: str, precision: str = "bf16", batch=None, *,
+def gemm_times(ms: npt.ArrayLike, ns: npt.ArrayLike, ks: npt.ArrayLike, accelerator: str,
+               precision: str = "bf16", batch: npt.ArrayLike | None = None, *,
                reference: bool = False, stream_k: bool | None = None,
                out_bytes: float | None = None) -> np.ndarray:
     """Vectorised :func:`gemm_time` over arrays of shapes [s].
@@ -457,7 +464,8 @@ def fused_grouped_tile(sched: dict, m: float, n: float, k: float) -> tuple[int, 
     return sched["other"]
 
 
-def run_grouped(g: GemmModel, offsets, gms, gns, gks, streams: int = 0, *,
+def run_grouped(g: GemmModel, offsets: npt.ArrayLike, gms: np.ndarray, gns: np.ndarray,
+                gks: np.ndarray, streams: int = 0, *,
                 out_bytes: float | None = None, reference: bool = False,
                 pytorch: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(efficiency [-], time [s]) of grouped problems (``offsets`` into int64 arrays gms, gns, gks,
@@ -494,9 +502,11 @@ def run_grouped(g: GemmModel, offsets, gms, gns, gks, streams: int = 0, *,
     return eff, t
 
 
-def grouped_gemm_times(groups, accelerator: str, precision: str = "bf16", *,
+def grouped_gemm_times(groups: Sequence[Sequence[tuple[int, int, int]]], accelerator: str,
+                       precision: str = "bf16", *,
                        reference: bool = False, stream_k: bool | None = None,
-                       out_bytes: float | None = None, streams: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                       out_bytes: float | None = None,
+                       streams: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Time and achieved efficiency of grouped GEMMs (one kernel per problem, or a loop of
     per-group GEMMs over ``streams`` streams).
 
@@ -546,7 +556,8 @@ def grouped_gemm_times(groups, accelerator: str, precision: str = "bf16", *,
     return t, eff
 
 
-def grouped_gemm_time(groups, accelerator: str, precision: str = "bf16", *, streams: int = 0) -> float:
+def grouped_gemm_time(groups: Sequence[tuple[int, int, int]], accelerator: str,
+                      precision: str = "bf16", *, streams: int = 0) -> float:
     """Time of one grouped GEMM [s]: ``groups`` is a list of (m, n, k) per group.
 
     Every group is padded to the shared macro-tile separately and the sum of all groups'
@@ -650,7 +661,8 @@ def _names(accelerators: Any) -> list[str]:
     return list(accelerators)
 
 
-def roofline(accelerators: list[str], precision: str = "bf16", intensities=None) -> pl.DataFrame:
+def roofline(accelerators: list[str], precision: str = "bf16",
+             intensities: npt.ArrayLike | None = None) -> pl.DataFrame:
     """Attainable FLOP/s against arithmetic intensity for each device.
 
     Parameters
@@ -681,7 +693,8 @@ def roofline(accelerators: list[str], precision: str = "bf16", intensities=None)
     return pl.concat(frames)
 
 
-def efficiency_grid(ms, ns, k: int, accelerator: str, precision: str = "bf16", *,
+def efficiency_grid(ms: npt.ArrayLike, ns: npt.ArrayLike, k: int, accelerator: str,
+                    precision: str = "bf16", *,
                     stream_k: bool | None = None) -> pl.DataFrame:
     """GEMM efficiency over an (M, N) grid at fixed K (one numba call).
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -24,6 +24,9 @@ from . import _params as P
 from .attention import attention_cost
 from .gemm import fused_grouped_model, gemm_model, run_grouped
 from .moe import expert_token_counts, moe_distinct_ranks
+
+if TYPE_CHECKING:
+    from ..models import ModelSpec
 
 __all__ = ["COMPONENTS", "GEMM_COMPONENTS", "GemmRecords", "gemm_records", "layer_ops",
            "layer_times", "optimizer_step_time", "roofline_points", "OP_TYPES", "LAYER_KINDS",
@@ -148,7 +151,8 @@ def _check_parallel(spec, tp: int, ep: int, etp: int) -> None:
     del tp, etp
 
 
-def gemm_records(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *, causal: bool = True,
+def gemm_records(spec: ModelSpec | str | dict[str, Any], seq_len: int, micro_batch: int = 1,
+                 tp: int = 1, *, causal: bool = True,
                  ep: int = 1, expert_tp: int | None = None) -> GemmRecords:
     """The forward GEMMs of one layer of each kind, per rank.
 
@@ -412,7 +416,8 @@ class _Table:
         })
 
 
-def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator: str = "MI300X",
+def layer_ops(spec: ModelSpec | str | dict[str, Any], seq_len: int, micro_batch: int = 1,
+              tp: int = 1, accelerator: str = "MI300X",
               precision: str = "bf16", *, causal: bool = True, flash: bool = True,
               sequence_parallel: bool = False, passes: tuple[str, ...] = ("fwd",), ep: int = 1,
               expert_tp: int | None = None, seed: int = 0, attention_kernel: str | None = None,
@@ -768,7 +773,8 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
     return tab.frame(mem_bw, fixed)
 
 
-def layer_times(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator: str = "MI300X",
+def layer_times(spec: ModelSpec | str | dict[str, Any], seq_len: int, micro_batch: int = 1,
+                tp: int = 1, accelerator: str = "MI300X",
                 precision: str = "bf16", *, recompute: str = "none", causal: bool = True,
                 flash: bool = True, sequence_parallel: bool = False, **kw: Any) -> pl.DataFrame:
     """Per-layer forward, backward and recompute time by layer kind.
@@ -890,7 +896,7 @@ def _muon_matrices(spec) -> tuple[tuple, ...]:
     return tuple(out)
 
 
-def muon_matrices(spec) -> pl.DataFrame:
+def muon_matrices(spec: ModelSpec | str | dict[str, Any]) -> pl.DataFrame:
     """The weight matrices Muon orthogonalizes, per layer of each kind (unsharded: tp = ep = 1).
 
     Read from :func:`gemm_records` (the one GEMM list): a weight GEMM [tokens×k]·[k×n] holds a
@@ -913,7 +919,8 @@ def muon_matrices(spec) -> pl.DataFrame:
     return pl.DataFrame([dict(zip(cols, r, strict=True)) for r in rows])
 
 
-def newton_schulz_times(spec, accelerator: str, iterations: int = 5, precision: str = "bf16") -> pl.DataFrame:
+def newton_schulz_times(spec: ModelSpec | str | dict[str, Any], accelerator: str,
+                        iterations: int = 5, precision: str = "bf16") -> pl.DataFrame:
     """Newton–Schulz time of every Muon matrix of one layer of each kind, unsharded [s].
 
     Each iteration on an a×b matrix (a ≤ b) runs three GEMMs timed by the compute model's GEMM
@@ -967,7 +974,8 @@ def _ns_times(spec, acc_name: str, iterations: int, precision: str) -> pl.DataFr
                              pl.Series("time_per_matrix_s", t / cnt, dtype=pl.Float64))
 
 
-def roofline_points(spec, seq_len: int, micro_batch: int, accelerators: list[str],
+def roofline_points(spec: ModelSpec | str | dict[str, Any], seq_len: int, micro_batch: int,
+                    accelerators: list[str],
                     precision: str = "bf16", tp: int = 1) -> pl.DataFrame:
     """Where one layer's forward ops fall on each device's roofline.
 

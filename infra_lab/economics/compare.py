@@ -24,7 +24,7 @@ import dataclasses
 import functools
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,6 +55,11 @@ from .data import (
     rental_price,
 )
 from .owned import OWNED_PARAMS, _owned_components
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from .uncertainty import Band
 
 __all__ = [
     "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents",
@@ -130,8 +135,9 @@ def _default_nic(acc: str) -> str:
                               f"nics={{{acc!r}: ...}} (a catalog NIC name) or add the row with its source ({e})") from None
 
 
-def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Mapping[str, str] | None = None,
-                        constraints: Mapping[str, Any] | None = PLAN_FAMILY):
+def training_throughput(scenario: Any, accelerators: Iterable[str], *,
+                        nics: Mapping[str, str] | None = None,
+                        constraints: Mapping[str, Any] | None = PLAN_FAMILY) -> pl.DataFrame:
     """Training throughput of ``scenario`` on each accelerator, from the training model.
 
     For each accelerator the scenario's hardware is kept (its GPU count, fabric, host) and
@@ -203,7 +209,7 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
     return pl.DataFrame(rows)
 
 
-def matched_rents(a: str, b: str, terms: Iterable[str] | None = None):
+def matched_rents(a: str, b: str, terms: Iterable[str] | None = None) -> pl.DataFrame:
     """Prices of ``a`` and ``b`` from the same provider and term (each provider's newest
     listing), for like-for-like rent comparisons.
 
@@ -246,7 +252,7 @@ _SERVING_KEYS = ("source_key", "model", "engine", "isl_nominal", "osl_nominal", 
                  "weight_precision", "kv_precision", "tp", "gpus")
 
 
-def matched_serving(a: str, b: str):
+def matched_serving(a: str, b: str) -> pl.DataFrame:
     """Published serving measurements of ``a`` and ``b`` run the same way: same source, model,
     engine, input/output lengths, concurrency, precisions, parallelism and GPU count
     (``data/measurements/serving_benchmarks.csv``). Measured, not modelled: the per-served-token
@@ -593,9 +599,12 @@ def rented_gpu_hour_price(accelerator: str, term: str = "on-demand", *, statisti
     return float(cloud_price(accelerator, term, statistic=statistic))
 
 
-def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[str, float] | None = None,
-                  basis: str = "baseboard", n: int = LIKE_FOR_LIKE_DRAWS, seed: int = LIKE_FOR_LIKE_SEED,
-                  fixed: Mapping[str, float] | None = None, reference: str | None = None):
+def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *,
+                  prices: Mapping[str, float] | None = None,
+                  basis: str = "baseboard", n: int = LIKE_FOR_LIKE_DRAWS,
+                  seed: int = LIKE_FOR_LIKE_SEED,
+                  fixed: Mapping[str, float] | None = None,
+                  reference: str | None = None) -> pl.DataFrame:
     """Owned cost per trained token, like for like, with Monte Carlo bands.
 
     Parameters
@@ -658,8 +667,10 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
     return pl.DataFrame(out)
 
 
-def break_even_capex(accelerator: str, target_usd_per_m_tokens: float, tokens_per_s_per_gpu: float, *,
-                     n: int = LIKE_FOR_LIKE_DRAWS, seed: int = LIKE_FOR_LIKE_SEED, fixed: Mapping[str, float] | None = None):
+def break_even_capex(accelerator: str, target_usd_per_m_tokens: float, tokens_per_s_per_gpu: float,
+                     *,
+                     n: int = LIKE_FOR_LIKE_DRAWS, seed: int = LIKE_FOR_LIKE_SEED,
+                     fixed: Mapping[str, float] | None = None) -> Band:
     """Purchase price [USD per GPU] at which ``accelerator``'s owned cost per trained token
     equals ``target_usd_per_m_tokens`` (e.g. a competitor's P50), with the same host,
     network and opex ranges as :func:`compare_owned`. The owned cost is affine in the price,
@@ -721,7 +732,8 @@ def useful_work_cost(accelerator: str, price_usd_per_gpu_hour: float, mfu: float
     return out
 
 
-def compare_useful_work(cases: Iterable[Mapping[str, Any]], *, flop_per_token: float, precision: str = "bf16"):
+def compare_useful_work(cases: Iterable[Mapping[str, Any]], *, flop_per_token: float,
+                        precision: str = "bf16") -> pl.DataFrame:
     """Deprecated: table of :func:`useful_work_cost`; use :func:`compare_owned` /
     :func:`matched_rents` with throughput from :func:`training_throughput`.
 

@@ -12,6 +12,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from ..catalog import Col
 from ..errors import ValidationError, unknown, user_stacklevel
 from ..units import HOUR, YEAR
 from . import _validate as V
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = [
     "HOURS_PER_YEAR", "HOURS_PER_MONTH", "EPOCH_ATTRIBUTION", "DISTRIBUTIONS", "BASES", "HOST_INCLUDED_BASES", "Param",
@@ -307,7 +311,8 @@ PARAMETER_COLUMNS = ("name", "value", "unit", "basis", "source_url", "note", "sc
 order, so an analyst reads every module's parameters as one kind of frame."""
 
 
-def parameters(accelerator: str = "MI300X", *, as_frame: bool = False):
+def parameters(accelerator: str = "MI300X", *,
+               as_frame: bool = False) -> dict[str, Param] | pl.DataFrame:
     """Parameters for one accelerator: a row scoped to the accelerator (canonical catalog
     name) overrides one scoped to its vendor, which overrides the ``all`` row of that name.
 
@@ -429,7 +434,7 @@ def _no_price(canon: str) -> NoPurchasePriceError:
 # --------------------------------------------------------------------------------------
 # Tables
 # --------------------------------------------------------------------------------------
-def purchase_prices():
+def purchase_prices() -> pl.DataFrame:
     """Dated purchase prices per GPU (and per server/board/rack where published), one source
     per row (``data/economics/purchase_prices.csv``); ``basis`` is one of :data:`BASES`.
 
@@ -482,7 +487,7 @@ def purchase_price(accelerator: str, basis: str | tuple[str, ...] = "baseboard")
     return {k: r[k] for k in ("price_usd_per_gpu", "basis", "date", "grade", "source_url")}
 
 
-def electricity_prices():
+def electricity_prices() -> pl.DataFrame:
     """Electricity prices by region and sector [USD per kWh] (``electricity_prices.csv``).
 
     Examples
@@ -494,7 +499,7 @@ def electricity_prices():
     return _econ_table("electricity_prices")
 
 
-def useful_life_policies():
+def useful_life_policies() -> pl.DataFrame:
     """Depreciation lives from filings (IBM, CoreWeave, Microsoft, Alphabet, Amazon, Meta,
     Nebius), a critique and Epoch's economic decay [years] (``useful_life.csv``).
 
@@ -507,7 +512,7 @@ def useful_life_policies():
     return _econ_table("useful_life")
 
 
-def network_costs():
+def network_costs() -> pl.DataFrame:
     """Published network component prices (switches, optics, NIC proxies) [USD].
 
     Examples
@@ -519,7 +524,7 @@ def network_costs():
     return _econ_table("network_costs")
 
 
-def company_facts():
+def company_facts() -> pl.DataFrame:
     """Company figures used to scale the deal (AMD, IBM revenue; IBM's generative-AI book;
     IBM's diluted shares and EPS) [the row's unit] (``company_facts.csv``): entity, metric, value, unit, period, grade, source_url, note.
 
@@ -532,7 +537,7 @@ def company_facts():
     return _econ_table("company_facts")
 
 
-def tco_benchmarks():
+def tco_benchmarks() -> pl.DataFrame:
     """Published owned-TCO figures per GPU-hour from other analysts, for external cross-checks
     [USD per GPU-hour] (``tco_benchmarks.csv``): entity, accelerator, usd_per_gpu_hour, date,
     scope, grade, source_url, note.
@@ -609,7 +614,7 @@ def epoch_hardware_prices():
     return t.filter(pl.col("date").is_not_null())
 
 
-def epoch_rental_series(model_contains: str = "H100 SXM"):
+def epoch_rental_series(model_contains: str = "H100 SXM") -> pl.DataFrame:
     """Long frame of Epoch's cloud prices for hardware models containing ``model_contains``:
     date, hardware_model, provider, term ("on-demand" | "1-year" | "3-year"),
     price_usd_per_gpu_hour, source ("Epoch AI"), source_url. Sorted by date.
@@ -688,7 +693,7 @@ def rental_trend(model_contains: str = "H100 SXM") -> dict[str, float]:
 # Cloud prices (the catalog's price table)
 # --------------------------------------------------------------------------------------
 def rental_prices(accelerator: str | None = None, provider: str | None = None,
-                  term: str | None = None):
+                  term: str | None = None) -> pl.DataFrame:
     """Cloud prices from the catalog's price table, filtered, newest first.
 
     Parameters
@@ -753,7 +758,7 @@ _STATISTICS = {"median": np.median, "min": np.min, "max": np.max, "mean": np.mea
 """The statistics over providers' prices (:func:`cloud_price`, ``rented_gpu_hour_price``)."""
 
 
-def cloud_price_rows(accelerator: str, term: str = "on-demand"):
+def cloud_price_rows(accelerator: str, term: str = "on-demand") -> pl.DataFrame:
     """The rows :func:`cloud_price` summarises: every listed price for ``accelerator`` and
     ``term`` on each provider's newest observation date (all its regions and instance types
     of that date); market indices, analysts' medians and assumed prices such as DeepSeek's
@@ -812,7 +817,7 @@ COMMITMENT_TERMS = ("1-year", "3-year")
 """The committed terms of data/cloud_prices.csv that :func:`commitment_ratio` prices."""
 
 
-def commitment_pairs(term: str = "1-year"):
+def commitment_pairs(term: str = "1-year") -> pl.DataFrame:
     """Every provider that lists one accelerator both on demand and committed for ``term`` on
     the same date (each provider's newest listing of each term, :func:`cloud_price_rows`):
     accelerator, provider, date_observed, on_demand, committed [USD per GPU-hour] (each the

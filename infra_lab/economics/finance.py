@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,6 +44,9 @@ from .owned import (
     owned_inputs,
 )
 from .uncertainty import PaybackBand
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = [
     "PATHS", "VALUE_CURVES", "RETIRE_RULES", "OPERATOR_PARAMS", "annuity_factor", "npv", "irr", "irr_array",
@@ -937,9 +940,10 @@ def _tco_arrays(v: Mapping[str, Any], years: Any, *, value_curve: str = "exponen
 
 
 def tco(n_gpus: int | None = None, years: float | None = None, utilization: float | None = None,
-        accelerator: str | None = None, *, depreciation: str = "exponential", network: str = "per-port",
+        accelerator: str | None = None, *, depreciation: str = "exponential",
+        network: str = "per-port",
         value_curve: str | None = None, replace_at_life: bool = False, hardware: Any = None,
-        radix: int | None = None, **overrides: float):
+        radix: int | None = None, **overrides: float) -> pl.DataFrame:
     """Total cost of owning ``n_gpus`` for ``years``: capex + opex - residual value.
 
     Parameters

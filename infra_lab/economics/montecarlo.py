@@ -10,7 +10,7 @@ defaults understates the central cost.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from .owned import (
     owned_cost_per_gpu_hour,
     owned_inputs,
 )
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["sample_parameters", "monte_carlo", "monte_carlo_owned_cost", "tornado", "owned_specs"]
 
@@ -239,7 +242,8 @@ def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str | N
 
 
 def tornado(func: Callable[..., float] | None = None, accelerator: str = "MI300X",
-            names: Iterable[str] = OWNED_PARAMS, *, base: Mapping[str, float] | None = None, **kwargs: Any):
+            names: Iterable[str] = OWNED_PARAMS, *, base: Mapping[str, float] | None = None,
+            **kwargs: Any) -> pl.DataFrame:
     """One-at-a-time sensitivities over ``accelerator``'s parameter ranges, with a ``label``
     column (e.g. "GPU purchase price [USD per GPU]") for charts.
 

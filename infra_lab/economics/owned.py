@@ -34,7 +34,7 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,6 +44,9 @@ from .._validate import sequence
 from ..errors import ValidationError, short_repr, unknown, user_stacklevel
 from . import _validate as V
 from .data import HOURS_PER_YEAR, _no_price, parameters
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = [
     "OWNED_PARAMS", "NETWORK_PORT_PARAMS", "DEPRECIATION", "NETWORK", "OwnedCost", "RentOrOwn",
@@ -848,7 +851,7 @@ def _rent_arg(price: Any, accelerator: Any) -> float:
 def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",
                       utilizations: Iterable[float] | None = None, *,
                       depreciation: str = "straight-line", network: str = "per-port",
-                      committed: Iterable[str] = (), **overrides: float):
+                      committed: Iterable[str] = (), **overrides: float) -> pl.DataFrame:
     """Cost per useful GPU-hour against utilization, for owning and for each rental price.
 
     Parameters

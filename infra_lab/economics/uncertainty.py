@@ -27,13 +27,16 @@ import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._repr import Printout
 from ..errors import ValidationError, unknown
 from . import _validate as V
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = [
     "Band", "PaybackBand", "effective_distribution", "lognormal_outside", "LOGNORMAL_OUTSIDE_MAX", "distribution_mean", "lognormal_sigma", "triangular_quantile", "uniforms", "normals",
@@ -153,7 +156,7 @@ def _spec(specs: Mapping[str, Any], name: str):
     return s
 
 
-def specs_from_frame(frame) -> dict[str, Any]:
+def specs_from_frame(frame: pl.DataFrame) -> dict[str, Any]:
     """Specs from a polars frame with columns name, value, low, high and optionally
     distribution (default triangular), label and unit: name -> namespace."""
     cols = set(frame.columns)
@@ -404,8 +407,9 @@ def fmt_band(samples: np.ndarray, fmt: str = "{:,.2f}", scale: float = 1.0) -> s
     return band(samples).fmt(fmt, scale)
 
 
-def tornado(func: Callable[..., float], specs: Mapping[str, Any], names: Iterable[str] | None = None, *,
-            base: Mapping[str, float] | None = None, **kwargs: Any):
+def tornado(func: Callable[..., float], specs: Mapping[str, Any],
+            names: Iterable[str] | None = None, *,
+            base: Mapping[str, float] | None = None, **kwargs: Any) -> pl.DataFrame:
     """One-at-a-time sensitivities: each parameter at its low and at its high, the others at
     their ``value`` (or ``base``).
 

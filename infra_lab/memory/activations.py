@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from .. import _validate as V
 from .. import catalog
 from ..errors import ValidationError, check_positive, unknown
 from ..scenario import RECOMPUTE, check_recompute_num_layers
 from ._common import _spec, _stack_param
+
+if TYPE_CHECKING:
+    from ..models import ModelSpec
+    from ..scenario import Scenario
 
 
 def korthikanti_activation_bytes(s: int, b: int, h: int, a: int, t: int = 1,
@@ -55,7 +60,8 @@ def korthikanti_activation_bytes(s: int, b: int, h: int, a: int, t: int = 1,
     return sbh * (10.0 + 24.0 / t + core / t)
 
 
-def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *,
+def activation_bytes_per_layer(spec: ModelSpec | Scenario | str | dict[str, Any], seq_len: int,
+                               micro_batch: int = 1, tp: int = 1, *,
                                sequence_parallel: bool = False, recompute: str = "none",
                                flash_attention: bool = True, dropout: bool = False,
                                cp: int = 1, kind: str | None = None,
@@ -179,9 +185,10 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     return {k: stored[k] - off[k] for k in stored}
 
 
-def mtp_activation_bytes(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *,
+def mtp_activation_bytes(spec: ModelSpec | Scenario | str | dict[str, Any], seq_len: int,
+                         micro_batch: int = 1, tp: int = 1, *,
                          sequence_parallel: bool = False, recompute: str = "none", cp: int = 1,
-                         activation_bytes: float = 2.0, **kw) -> float:
+                         activation_bytes: float = 2.0, **kw: Any) -> float:
     """Activation bytes one multi-token-prediction module stores for backward, one micro-batch
     [bytes]; 0 for a model without MTP. Its transformer layer (``spec.mtp_layer_kind()``) as
     :func:`activation_bytes_per_layer` stores it (``kw``: that function's other arguments),
@@ -246,7 +253,8 @@ def mtp_modules_recomputed(n_mtp: int, recompute_num_layers: int | None = None) 
     return n if recompute_num_layers is None else 0
 
 
-def offloaded_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *,
+def offloaded_bytes_per_layer(spec: ModelSpec | Scenario | str | dict[str, Any], seq_len: int,
+                              micro_batch: int = 1, tp: int = 1, *,
                               sequence_parallel: bool = False, recompute: str = "none",
                               flash_attention: bool = True, dropout: bool = False,
                               cp: int = 1, kind: str | None = None,
@@ -654,7 +662,8 @@ FP8_PRECISIONS = ("fp8", "mxfp8")
 """Training precisions whose GEMMs take 8-bit operands (:func:`saved_gemm_input_bytes`)."""
 
 
-def moe_etp_gather_bytes(spec, tokens_per_rank: float, etp: int, gemm_input_bytes: float = 2.0) -> float:
+def moe_etp_gather_bytes(spec: ModelSpec | Scenario | str | dict[str, Any], tokens_per_rank: float,
+                         etp: int, gemm_input_bytes: float = 2.0) -> float:
     """Extra FC1-input bytes one MoE layer stores per micro-batch when the experts are tensor-
     parallel over etp ranks [bytes]: Megatron-Core's dispatcher all-gathers the tokens each
     rank received over the etp ranks before the experts' column-parallel FC1, which saves that

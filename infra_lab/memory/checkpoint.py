@@ -6,10 +6,15 @@ checkpoint holds and how it is spread over the ranks (:func:`checkpoint_bytes`,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError, check_positive, unknown
 from ._common import _spec
 from .training import OPTIMIZER_STATE_BYTES, expert_data_parallel
+
+if TYPE_CHECKING:
+    from ..models import ModelSpec
+    from ..scenario import Scenario
 
 CHECKPOINT_SAVES = ("fully-parallel", "replica")
 """How replicated tensors are written: ``fully-parallel`` splits every replicated tensor over
@@ -160,7 +165,8 @@ def multimodal_checkpoint_bytes(hook, optimizer: str, weight_bytes: float) -> tu
     return (trainable + frozen) * weight_bytes, trainable * OPTIMIZER_STATE_BYTES[optimizer]
 
 
-def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float | None = None,
+def checkpoint_bytes(spec: ModelSpec | Scenario | str | dict[str, Any],
+                     optimizer: str | None = None, *, weight_bytes: float | None = None,
                      save: str = "fully-parallel", tp: int | None = None, pp: int | None = None,
                      cp: int | None = None, dp: int | None = None, zero: int | None = None,
                      fsdp: bool | None = None, ep: int | None = None,

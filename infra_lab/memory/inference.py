@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -17,6 +18,10 @@ from ..errors import ValidationError, check_positive
 from ..units import GiB
 from ._common import _spec
 from .weights import weight_bytes
+
+if TYPE_CHECKING:
+    from ..models import ModelSpec
+    from ..scenario import Scenario
 
 RESERVE_STACK = "vllm-cuda"
 """The serving stack whose ``memory_utilization`` (data/stacks.csv) sets the default
@@ -63,7 +68,8 @@ def _kv_elements_per_layer(spec) -> float:
     return float(2 * spec.kv_heads * spec.head_dim)
 
 
-def kv_bytes_per_token(spec, precision: str = "bf16") -> float:
+def kv_bytes_per_token(spec: ModelSpec | Scenario | str | dict[str, Any],
+                       precision: str = "bf16") -> float:
     """KV-cache bytes per token over all attention layers [bytes/token].
 
     GQA/MHA: 2·kv_heads·head_dim per attention layer; MLA: kv_lora_rank + qk_rope_head_dim
@@ -84,7 +90,7 @@ def kv_bytes_per_token(spec, precision: str = "bf16") -> float:
     return float(n_attn * _kv_elements_per_layer(spec) * b)
 
 
-def kv_cached_tokens(spec, tokens: float) -> float:
+def kv_cached_tokens(spec: ModelSpec | Scenario | str | dict[str, Any], tokens: float) -> float:
     """Token-layers held in the KV cache for one sequence of ``tokens``, divided by the
     number of attention layers: the average cached length per layer [tokens].
 
@@ -136,7 +142,8 @@ def _tokens_and_batch(field: str, tokens, batch, *, allow_zero: bool = False, in
             raise ValidationError(f"{name} = {v!r}: allowed at most 2^40 = {MAX_TOKENS:,}")
 
 
-def kv_cache_bytes(spec, tokens: int, batch: int = 1, precision: str = "bf16") -> float:
+def kv_cache_bytes(spec: ModelSpec | Scenario | str | dict[str, Any], tokens: int, batch: int = 1,
+                   precision: str = "bf16") -> float:
     """KV cache (and fixed recurrent state) of ``batch`` sequences of ``tokens`` [bytes].
 
     Parameters
@@ -186,7 +193,7 @@ asserting an exact division). DeepSeek's MLA has one latent, not KV heads: only 
 heads are split. The source of :func:`tp_accepted`."""
 
 
-def tp_accepted(spec, tp: int) -> bool:
+def tp_accepted(spec: ModelSpec | Scenario | str | dict[str, Any], tp: int) -> bool:
     """Whether vLLM and SGLang run the model's attention over ``tp`` tensor-parallel GPUs:
     ``tp`` divides the attention heads and, for grouped-query / multi-head attention (the KV
     heads of GQA, MHA and CCA), either divides the KV heads (each GPU holds kv_heads/tp) or is
@@ -213,7 +220,7 @@ def tp_accepted(spec, tp: int) -> bool:
     return kv % tp == 0 or tp % kv == 0
 
 
-def tp_sizes(spec) -> list[int]:
+def tp_sizes(spec: ModelSpec | Scenario | str | dict[str, Any]) -> list[int]:
     """Every tensor-parallel size :func:`tp_accepted` takes for the model [GPUs], ascending.
 
     Examples
@@ -301,7 +308,8 @@ def _training_tp_family(stack: str) -> str:
                           f"allowed frameworks: {', '.join(TRAINING_TP_FAMILIES)}")
 
 
-def training_tp_accepted(spec, tp: int, stack: str) -> bool:
+def training_tp_accepted(spec: ModelSpec | Scenario | str | dict[str, Any], tp: int,
+                         stack: str) -> bool:
     """Whether the training framework of ``stack`` runs the model's attention over ``tp``
     tensor-parallel GPUs (:data:`TRAINING_TP_RULE_URLS`). Megatron-Core (the megatron-* stacks,
     Primus included) takes the serving engines' rule, :func:`tp_accepted`: ``tp`` divides the
@@ -329,7 +337,7 @@ def training_tp_accepted(spec, tp: int, stack: str) -> bool:
     return spec.attention == "mla" or kv <= 0 or kv % tp == 0
 
 
-def training_tp_sizes(spec, stack: str) -> list[int]:
+def training_tp_sizes(spec: ModelSpec | Scenario | str | dict[str, Any], stack: str) -> list[int]:
     """Every tensor-parallel size :func:`training_tp_accepted` takes for the model on ``stack``'s
     framework [GPUs], ascending.
 
@@ -410,7 +418,7 @@ def _tp_gpus(spec, gpus) -> int:
     return check_tp(spec, gpus, "gpus")
 
 
-def kv_share_per_gpu(spec, tp: int) -> float:
+def kv_share_per_gpu(spec: ModelSpec | Scenario | str | dict[str, Any], tp: int) -> float:
     """The share of a token's KV cache [-] one of ``tp`` tensor-parallel GPUs holds: each GPU
     holds max(1, kv_heads // tp) of the kv_heads (vLLM replicates KV heads when there are fewer
     than GPUs) and MLA's latent whole (one "KV head", on every GPU): :data:`VLLM_KV_HEADS_URL`.
@@ -446,7 +454,8 @@ def _kv_per_gpu(spec, context: int, batch: int, kv_prec: str, gpus: int) -> floa
     return attn * kv_share_per_gpu(spec, gpus) + batch * _state_bytes_per_sequence(spec, kv_prec) / gpus
 
 
-def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus: int = 1,
+def inference_memory(spec: ModelSpec | Scenario | str | dict[str, Any], accelerator: str,
+                     context: int, batch: int = 1, gpus: int = 1,
                      precision: str = "bf16", kv_precision: str | None = None,
                      reserve_fraction: float = DEFAULT_RESERVE_FRACTION) -> pl.DataFrame:
     """Per-GPU inference memory of tensor parallelism over ``gpus``: the weights split evenly
@@ -495,7 +504,8 @@ def _reserve_fraction(v) -> float:
                     allowed="a number 0 <= x < 1 (fraction of the device memory)")
 
 
-def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
+def max_inference_batch(spec: ModelSpec | Scenario | str | dict[str, Any], accelerator: str,
+                        context: int, gpus: int = 1,
                         precision: str = "bf16", kv_precision: str | None = None,
                         reserve_fraction: float = DEFAULT_RESERVE_FRACTION) -> int:
     """Largest batch of ``context``-token sequences whose weights + KV cache fit [sequences].

@@ -14,7 +14,7 @@ the bytes of one stage are the numba kernel :func:`infra_lab._kernels.memory.sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -37,6 +37,11 @@ from .activations import (
     saved_gemm_input_bytes,
 )
 from .pipeline import stage_candidates
+
+if TYPE_CHECKING:
+    import os
+
+    from ..scenario import Scenario
 
 OPTIMIZER_STATES: dict[str, tuple[str, ...]] = {
     "adamw": ("fp32", "fp32", "fp32"), "adam": ("fp32", "fp32", "fp32"),
@@ -724,7 +729,8 @@ def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, sharding: tuple, 
     }
 
 
-def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
+def training_memory(scenario: Scenario | dict[str, Any] | str | os.PathLike[str],
+                    **overrides: Any) -> pl.DataFrame:
     """Per-GPU training memory of a Scenario, by component (most loaded GPU).
 
     Parameters
@@ -837,7 +843,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
          "GiB": [float(v) / GiB for v in best], "note": [notes[k] for k in MEM_NAMES]})
 
 
-def training_memory_total(scenario, **overrides: Any) -> float:
+def training_memory_total(scenario: Scenario | dict[str, Any] | str | os.PathLike[str],
+                          **overrides: Any) -> float:
     """Sum of :func:`training_memory` [bytes], the allocator reserve included.
 
     Examples
@@ -851,7 +858,7 @@ def training_memory_total(scenario, **overrides: Any) -> float:
     return float(training_memory(scenario, **overrides)["bytes"].sum())
 
 
-def fits(scenario, **overrides: Any) -> bool:
+def fits(scenario: Scenario | dict[str, Any] | str | os.PathLike[str], **overrides: Any) -> bool:
     """True when :func:`training_memory_total` ≤ the memory the accelerator's driver exposes
     (:attr:`infra_lab.catalog.Accelerator.memory_capacity_bytes`: nvidia-smi / rocminfo
     total where the catalog has it, e.g. 81,559 MiB on an H100 80GB, else the labelled

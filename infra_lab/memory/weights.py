@@ -6,10 +6,16 @@ bytes of a model's weights at a precision, routed experts at their own format
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import polars as pl
 
 from .. import catalog
 from ._common import _spec
+
+if TYPE_CHECKING:
+    from ..models import ModelSpec
+    from ..scenario import Scenario
 
 
 def number_formats() -> pl.DataFrame:
@@ -42,7 +48,8 @@ def format_bytes(fmt: str) -> float:
     return catalog.format_bytes(fmt)
 
 
-def weight_bytes(spec, precision: str = "bf16", expert_precision: str | None = None) -> float:
+def weight_bytes(spec: ModelSpec | Scenario | str | dict[str, Any], precision: str = "bf16",
+                 expert_precision: str | None = None) -> float:
     """Bytes of a model's weights stored at ``precision`` [bytes].
 
     Parameters
@@ -79,7 +86,7 @@ def weight_bytes(spec, precision: str = "bf16", expert_precision: str | None = N
     return (spec.params_total - p_exp) * b + p_exp * be
 
 
-def expert_matrix_params(spec) -> int:
+def expert_matrix_params(spec: ModelSpec | Scenario | str | dict[str, Any]) -> int:
     """Parameters in the routed experts' weight matrices, biases excluded [count].
 
     Examples

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -28,6 +29,9 @@ import polars as pl
 from .. import _validate as V
 from ..errors import ValidationError, unknown
 from .specs import EncoderSpec, MultimodalSpec, _size, system
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 ENCODER_PRECISION = "bf16"
 """Precision of encoder, stem and projector GEMMs (an assumption: vision/audio towers are
@@ -137,8 +141,10 @@ def _item_shape(enc: EncoderSpec, image_size, audio_clip_s) -> tuple[int, float,
     raise ValidationError(f"encoder {enc.name!r} is a codec: it runs offline, no encoder compute")
 
 
-def encoder_ops(spec: MultimodalSpec | str, modality: str, items: float, accelerator: str, *, tp: int = 1,
-                passes=("fwd",), image_size=None) -> pl.DataFrame:
+def encoder_ops(spec: MultimodalSpec | str, modality: str, items: float, accelerator: str, *,
+                tp: int = 1,
+                passes: Sequence[str] = ("fwd",),
+                image_size: int | tuple[int, int] | None = None) -> pl.DataFrame:
     """Timed ops of a modality's encoder + projector for ``items`` items on one rank.
 
     Parameters
@@ -227,8 +233,10 @@ def encoder_ops(spec: MultimodalSpec | str, modality: str, items: float, acceler
     return pl.DataFrame(rows).select(_COLS)
 
 
-def encoder_activation_bytes(spec: MultimodalSpec | str, modality: str, items: float, tp: int = 1, *,
-                             recompute: str = "none", image_size=None) -> float:
+def encoder_activation_bytes(spec: MultimodalSpec | str, modality: str, items: float, tp: int = 1,
+                             *,
+                             recompute: str = "none",
+                             image_size: int | tuple[int, int] | None = None) -> float:
     """Activation bytes a trained encoder stores for backward for ``items`` items on one rank
     [bytes]: :func:`infra_lab.memory.activation_bytes_per_layer` of its layer × layers
     (flash attention, no dropout, BF16 activations).
@@ -257,8 +265,10 @@ def encoder_activation_bytes(spec: MultimodalSpec | str, modality: str, items: f
     return float(per * enc.total_layers * per_group / k)
 
 
-def cross_ops(spec: MultimodalSpec | str, text_tokens: float, memory_tokens: float, item_tokens: float,
-              accelerator: str, *, tp: int = 1, passes=("fwd",), precision: str = "bf16") -> pl.DataFrame:
+def cross_ops(spec: MultimodalSpec | str, text_tokens: float, memory_tokens: float,
+              item_tokens: float,
+              accelerator: str, *, tp: int = 1, passes: Sequence[str] = ("fwd",),
+              precision: str = "bf16") -> pl.DataFrame:
     """Timed ops of all cross-attention layers for one micro-batch on one rank.
 
     Parameters

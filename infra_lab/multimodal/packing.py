@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -28,6 +28,9 @@ from .._repr import Printout
 from ..catalog import Col
 from ..errors import ValidationError, unknown
 from .specs import MultimodalSpec, _bounded_float, _size, system
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 MIX_CSV = catalog.DATA_DIR / "multimodal" / "data_mix.csv"
 PACKINGS = ("ffd", "ff", "none")
@@ -216,7 +219,8 @@ class PackingStats(Printout):
         return d
 
 
-def pack(lengths, seq_len: int, algorithm: str = "ffd", *, reference: bool = False) -> dict[str, Any]:
+def pack(lengths: npt.ArrayLike, seq_len: int, algorithm: str = "ffd", *,
+         reference: bool = False) -> dict[str, Any]:
     """Pack sample lengths into sequences of ``seq_len`` positions.
 
     Parameters

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -26,6 +27,11 @@ from .._repr import Printout
 from ..errors import ValidationError
 from .compute import check_encoder_call, cross_kv_ops, encoder_ops, encoder_tp
 from .specs import MultimodalSpec, _size, system, system_names
+
+if TYPE_CHECKING:
+    import os
+
+    from ..scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -76,8 +82,9 @@ def _hw_for(accelerator: str, tp: int, hardware):
 
 
 def encoder_prefill(spec: MultimodalSpec | str | dict, accelerator: str, *, images: float = 0.0,
-                    image_size=None, audio_s: float = 0.0, tp: int = 1, batch: int = 1,
-                    hardware=None) -> EncoderPrefill:
+                    image_size: int | tuple[int, int] | None = None, audio_s: float = 0.0,
+                    tp: int = 1, batch: int = 1,
+                    hardware: Any = None) -> EncoderPrefill:
     """Encoder prefill of one multimodal request.
 
     Parameters
@@ -154,7 +161,8 @@ def encoder_prefill(spec: MultimodalSpec | str | dict, accelerator: str, *, imag
                           mfu=f / (t * int(tp) * peak) if t > 0 else 0.0, breakdown=bd)
 
 
-def encoder_flops_per_request(spec: MultimodalSpec | str | dict, *, images: float = 0.0, image_size=None,
+def encoder_flops_per_request(spec: MultimodalSpec | str | dict, *, images: float = 0.0,
+                              image_size: int | tuple[int, int] | None = None,
                               audio_s: float = 0.0) -> float:
     """Forward FLOPs of a request's encoders, projectors and cross-attention k/v [FLOP]."""
     return encoder_prefill(spec, "MI300X", images=images, image_size=image_size, audio_s=audio_s).flops
@@ -185,7 +193,9 @@ class MultimodalServeResult(Printout):
                           str(self.result), str(self.prefill)))
 
 
-def serve(scenario, *, images: float | None = None, image_size=None, audio_s: float | None = None,
+def serve(scenario: Scenario | dict[str, Any] | str | os.PathLike[str], *,
+          images: float | None = None, image_size: int | tuple[int, int] | None = None,
+          audio_s: float | None = None,
           batch: int | None = None, stack_params: dict | None = None,
           params: dict | None = None) -> MultimodalServeResult:
     """Serve requests that carry pictures and/or audio: encoder prefill, then the language

@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -39,6 +39,11 @@ from ..errors import ValidationError
 from .compute import cross_ops, encoder_activation_bytes, encoder_ops, encoder_tp
 from .packing import DataMix, PackingStats, packing_stats
 from .specs import MultimodalSpec, system
+
+if TYPE_CHECKING:
+    import os
+
+    from ..scenario import Scenario
 
 PROLOGUE_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "rc_sel", "rc_full", "act_none", "act_sel", "act_full",
                   "frozen_weights", "frozen_work")
@@ -251,7 +256,8 @@ def _flops_cached(hook: TrainingHook) -> float:
     return f
 
 
-def training_hook(scenario, *, encoder_scale: float = 1.0) -> TrainingHook | None:
+def training_hook(scenario: Scenario | dict[str, Any] | str | os.PathLike[str], *,
+                  encoder_scale: float = 1.0) -> TrainingHook | None:
     """The multimodal inputs of a training Scenario, or None for a text-only model.
 
     Parameters
@@ -355,7 +361,8 @@ class MultimodalEstimate(Printout):
         return d
 
 
-def estimate(scenario, *, stack: str | None = None, params: dict | None = None) -> MultimodalEstimate:
+def estimate(scenario: Scenario | dict[str, Any] | str | os.PathLike[str], *,
+             stack: str | None = None, params: dict | None = None) -> MultimodalEstimate:
     """:func:`infra_lab.estimate` of a (multimodal) scenario with the time split by part.
 
     Parameters

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 from functools import cache
+from typing import TYPE_CHECKING
 
 from .. import _validate as V
 from .. import catalog
 from ..errors import UnknownNameError, ValidationError, check_positive, unknown
+
+if TYPE_CHECKING:
+    import polars as pl
 
 DATA = catalog.DATA_DIR / "reliability"
 
@@ -115,7 +119,7 @@ def table(name: str):
     return catalog.read_table(DATA / f"{name}.csv", _SCHEMAS[name])
 
 
-def parameters():
+def parameters() -> pl.DataFrame:
     """data/reliability/parameters.csv: name, value, unit, basis, source_url, note.
 
     Examples

@@ -25,6 +25,7 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +40,15 @@ from ._data import (
     seconds_or_inf,
     table,
 )
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    import polars as pl
+
+    from ..memory.checkpoint import CheckpointSize
+    from ..models import ModelSpec
+    from ..scenario import Scenario
+    from ..training import Estimate
 
 __all__ = [
     "storage_options", "CheckpointPlan", "checkpoint_plan", "restart_profiles", "RestartModel",
@@ -58,7 +68,7 @@ segment count loses integer precision in a float (2^53 ≈ 9e15)."""
 # --------------------------------------------------------------------------------------
 # Checkpoint
 # --------------------------------------------------------------------------------------
-def storage_options():
+def storage_options() -> pl.DataFrame:
     """Checkpoint storage options (data/reliability/storage.csv): per-node client bandwidth
     [GB/s], aggregate caps [GB/s] (empty = none), default save mode, source, note.
 
@@ -163,7 +173,7 @@ class CheckpointPlan(Printout):
                    self.total_read_bytes / self.aggregate_read_Bps)
 
 
-def checkpoint_plan(checkpoint, nodes: int, *, gpus_per_node: int = 8,
+def checkpoint_plan(checkpoint: CheckpointSize | float, nodes: int, *, gpus_per_node: int = 8,
                     storage: str = "shared-fs", mode: str | None = None, speedup: float = 1.0,
                     write_GBps_per_node: float | None = None,
                     read_GBps_per_node: float | None = None,
@@ -238,7 +248,7 @@ def checkpoint_plan(checkpoint, nodes: int, *, gpus_per_node: int = 8,
 # --------------------------------------------------------------------------------------
 # Restart
 # --------------------------------------------------------------------------------------
-def restart_profiles():
+def restart_profiles() -> pl.DataFrame:
     """Named restart-time settings (data/reliability/restart_profiles.csv): profile,
     crash_detect_s, collective_timeout_s, health_check_period_s (empty = none),
     spare_swap_s, relaunch_s [s], source_url, note.
@@ -300,7 +310,7 @@ _RESTART_FIELDS = ("crash_detect_s", "collective_timeout_s", "health_check_perio
                    "spare_swap_s", "relaunch_s", "repair_s", "hot_spares")
 
 
-def restart_model(profile: str = "baseline", **overrides) -> RestartModel:
+def restart_model(profile: str = "baseline", **overrides: float) -> RestartModel:
     """:class:`RestartModel` of a profile in :func:`restart_profiles` with any field
     overridden (``health_check_period_s=None`` = no health checks; ``hot_spares=None`` =
     IBM's pool scaled to the cluster).
@@ -421,7 +431,7 @@ def _class_table():
     return cls.with_columns(pl.col("component_class").replace_strict(order).alias("_o")).sort("_o")
 
 
-def restart_times_s(plan: CheckpointPlan, restart: RestartModel, rates_per_s,
+def restart_times_s(plan: CheckpointPlan, restart: RestartModel, rates_per_s: npt.ArrayLike,
                     nodes: int) -> tuple[np.ndarray, float]:
     """Restart time per component class [s] and the spare availability [-].
 
@@ -541,8 +551,9 @@ def _rate_array(field_: str, values, n: int | None = None) -> np.ndarray:
     return a
 
 
-def expected_wall_time_s(work_s: float, interval_s: float, ckpt_s: float, rates_per_s,
-                         restart_s, *, background_s: float = 0.0) -> float:
+def expected_wall_time_s(work_s: float, interval_s: float, ckpt_s: float,
+                         rates_per_s: npt.ArrayLike,
+                         restart_s: npt.ArrayLike, *, background_s: float = 0.0) -> float:
     """Exact expected wall-clock time of the run model [s] (the Monte Carlo's mean).
 
     Parameters
@@ -641,7 +652,8 @@ def _expm1_over_lam(lam: float, length: float) -> float:
     return length if x == 0.0 else length * (math.expm1(x) / x)
 
 
-def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,
+def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s: npt.ArrayLike,
+                       restart_s: npt.ArrayLike, *,
                        method: str = "exact", min_interval_s: float = 0.0,
                        background_s: float = 0.0) -> float:
     """Checkpoint interval that minimises expected wall time [s].
@@ -851,7 +863,9 @@ MAX_WORK_HOURS = 1e6
 training run, so a larger value is a unit slip (seconds for hours) or an overflow."""
 
 
-def plan_run(hardware, work_hours: float, *, checkpoint=None, model=None,
+def plan_run(hardware: Any, work_hours: float, *,
+             checkpoint: CheckpointSize | Estimate | float | None = None,
+             model: Scenario | ModelSpec | str | None = None,
              optimizer: str | None = None, save: str = "fully-parallel",
              storage: str = "shared-fs", mode: str | None = None, save_speedup: float = 1.0,
              write_GBps_per_node: float | None = None, fixed_overhead_s: float | None = None,

@@ -29,6 +29,7 @@ import math
 import os
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +44,9 @@ from ._data import (
     rate_factor,
     table,
 )
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = [
     "READINGS", "HBM_BASES", "calibrations", "calibration_names", "interruption_table",
@@ -59,7 +63,7 @@ HBM_BASES = ("stack", "gpu", "GB")
 """What HBM failures scale with: per stack (default: MI300X 8, H100 5), per GPU, per GB."""
 
 
-def calibrations():
+def calibrations() -> pl.DataFrame:
     """data/reliability/calibrations.csv: name, reference cluster (accelerator, nodes,
     gpus_per_node, nics_per_node, nic, fabric), window_h [h], interruptions [-],
     shares_from, basis, description, source_url, note.
@@ -107,7 +111,7 @@ def _hardware_of(row: dict):
 # --------------------------------------------------------------------------------------
 # Llama 3 Table 5 and the class shares
 # --------------------------------------------------------------------------------------
-def interruption_table(reading: str = "count"):
+def interruption_table(reading: str = "count") -> pl.DataFrame:
     """Llama 3 Table 5 with the events each row contributes under ``reading``.
 
     Returns
@@ -163,7 +167,7 @@ def _shares(reading: str) -> tuple[float, ...]:
     return tuple(ev[c] / total for c in COMPONENT_CLASSES)
 
 
-def class_shares(reading: str = "count"):
+def class_shares(reading: str = "count") -> pl.DataFrame:
     """Share of each component class in Llama 3's 419 interruptions.
 
     Returns
@@ -263,7 +267,7 @@ def _as_hw(hardware):
                               "dict or Composition") from None
 
 
-def composition(hardware, *, radix: int | None = None) -> Composition:
+def composition(hardware: Any, *, radix: int | None = None) -> Composition:
     """Device counts of a cluster.
 
     Parameters
@@ -295,7 +299,7 @@ def composition(hardware, *, radix: int | None = None) -> Composition:
 # Rates
 # --------------------------------------------------------------------------------------
 def component_rates(calibration: str = "llama3", *, reading: str = "count",
-                    hbm_basis: str = "stack"):
+                    hbm_basis: str = "stack") -> pl.DataFrame:
     """Per-device interruption rates of one calibration.
 
     Parameters
@@ -369,9 +373,9 @@ def _class_factors(multiplier, early_deployment: float, early_flags) -> np.ndarr
     return m * np.where(np.asarray(early_flags, dtype=bool), early, 1.0)
 
 
-def interruption_rates(hardware, *, calibration: str = "llama3", reading: str = "count",
+def interruption_rates(hardware: Any, *, calibration: str = "llama3", reading: str = "count",
                        hbm_basis: str = "stack", early_deployment: float = 1.0,
-                       multiplier: float | dict = 1.0, radix: int | None = None):
+                       multiplier: float | dict = 1.0, radix: int | None = None) -> pl.DataFrame:
     """Interruption rate of each component class for a cluster.
 
     Parameters
@@ -425,7 +429,7 @@ SIZE_HINTS = {k: _SIZE_HINT for k in ("gpus", "n_gpus", "num_gpus", "world_size"
 node count given as a keyword: they read the size from ``hardware``."""
 
 
-def failure_rate_per_hour(hardware, **kw) -> float:
+def failure_rate_per_hour(hardware: Any, **kw: Any) -> float:
     """Cluster interruption rate [1/h]: the sum of :func:`interruption_rates` (same keywords).
 
     Examples
@@ -440,7 +444,7 @@ def failure_rate_per_hour(hardware, **kw) -> float:
     return float(interruption_rates(hardware, **kw)["rate_per_hour"].sum())
 
 
-def mtbi_hours(hardware, **kw) -> float:
+def mtbi_hours(hardware: Any, **kw: Any) -> float:
     """Mean time between unexpected job interruptions of a cluster [h].
 
     Parameters
@@ -470,7 +474,7 @@ def mtbi_hours(hardware, **kw) -> float:
     return math.inf if rate <= 0 else 1.0 / rate
 
 
-def interruptions_per_day(hardware, **kw) -> float:
+def interruptions_per_day(hardware: Any, **kw: Any) -> float:
     """Expected unexpected interruptions per day of wall-clock time [1/day].
 
     Examples
@@ -487,7 +491,7 @@ def interruptions_per_day(hardware, **kw) -> float:
 # --------------------------------------------------------------------------------------
 # Published fleet observations: train/test check of both calibrations
 # --------------------------------------------------------------------------------------
-def fleet_observations():
+def fleet_observations() -> pl.DataFrame:
     """data/reliability/fleet_observations.csv: published interruption counts of real
     clusters (observation, cluster, window_h [h], interruptions_low/high [-], role
     train:<calibration> | test, classes counted, source_url, note).
@@ -511,7 +515,7 @@ def _outside(pred: float, lo: float, hi: float) -> float:
     return 0.0
 
 
-def fleet_check(**kw):
+def fleet_check(**kw: Any) -> pl.DataFrame:
     """Each calibration's predicted MTBI against every published fleet observation.
 
     Parameters

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,6 +12,9 @@ from .._validate import integer
 from ..errors import ValidationError
 from ._data import COMPONENT_CLASSES, choice, number
 from .checkpoint import RunPlan
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["MAX_FAILURES_PER_RUN", "MAX_RUNS", "MAX_SIMULATED_FAILURES", "simulate", "summarize_runs"]
 
@@ -36,7 +40,8 @@ before; more is refused with a ValidationError rather than failing inside the ke
 allocation (``MemoryError``) or exhausting the machine's memory."""
 
 
-def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0, method: str = "numba"):
+def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0,
+             method: str = "numba") -> pl.DataFrame:
     """Monte Carlo of ``n_runs`` whole runs of ``plan``.
 
     Parameters
@@ -105,7 +110,7 @@ def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0, method: str 
     return pl.DataFrame(d)
 
 
-def summarize_runs(runs, plan: RunPlan | None = None):
+def summarize_runs(runs: pl.DataFrame, plan: RunPlan | None = None) -> pl.DataFrame:
     """Mean, standard error and percentiles of a :func:`simulate` frame, with the closed
     form beside the mean when ``plan`` is given.
 

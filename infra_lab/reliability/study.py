@@ -7,11 +7,22 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import TYPE_CHECKING, Any
 
 from .._validate import keyword_names, keywords, sequence
 from ..errors import ValidationError
 from ._data import number, parameter
 from .checkpoint import RestartModel, RunPlan, plan_run, restart_model, restart_profiles
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable
+
+    import numpy.typing as npt
+    import polars as pl
+
+    from ..models import ModelSpec
+    from ..scenario import HardwareConfig, Scenario
 
 __all__ = [
     "run_hours", "scale_hardware", "scale_scenario", "market_price_usd_per_gpu_hour",
@@ -25,7 +36,7 @@ _SUMMARY_COLS = ("gpus", "calibration", "mtbi_h", "interruptions_per_day", "ckpt
                  "expected_interruptions")
 
 
-def run_hours(scenario, tokens: float) -> float:
+def run_hours(scenario: Scenario | dict[str, Any] | str | os.PathLike[str], tokens: float) -> float:
     """Failure-free run time [h] of ``tokens`` on ``scenario``, from the training model
     (``il.estimate(scenario).days_to_train``): the one owner of run length.
 
@@ -66,7 +77,7 @@ def _scaled_nodes(hw, nodes: int) -> dict:
     return {"nodes": nodes}
 
 
-def scale_hardware(hardware, gpus: int):
+def scale_hardware(hardware: Any, gpus: int) -> HardwareConfig:
     """The same node design with ``gpus`` GPUs (nodes = ceil(gpus / gpus_per_node)); the node
     count is changed as :meth:`~infra_lab.scenario.Scenario.replace` changes it
     (:func:`~infra_lab.scenario.hardware_table.updated_table`): a ``domain_gpus`` held at the
@@ -92,7 +103,7 @@ def scale_hardware(hardware, gpus: int):
     return HardwareConfig.from_dict(updated_table(hw, _scaled_nodes(hw, max(1, math.ceil(gpus / hw.gpus_per_node)))))
 
 
-def scale_scenario(scenario, gpus: int):
+def scale_scenario(scenario: Scenario, gpus: int) -> Scenario:
     """The Scenario on ``gpus`` GPUs (a whole number of nodes) with the same model, plan and
     micro-batches per step: dp and the global batch grow with the cluster.
 
@@ -170,7 +181,8 @@ def _plan_kw(where: str, kw: dict, *, sets: tuple[str, ...] = (), extra: tuple[s
     return keywords(where, kw, (*keyword_names(plan_run, leave_out=sets), *extra))
 
 
-def compare_calibrations(hardware, work_hours: float, *, calibrations=None, **plan_kw):
+def compare_calibrations(hardware: Any, work_hours: float, *,
+                         calibrations: Iterable[str] | None = None, **plan_kw: Any) -> pl.DataFrame:
     """One row per calibration for the same run (see :func:`plan_run` for ``plan_kw``).
 
     Parameters
@@ -219,7 +231,8 @@ def _sized(hardware, model, gpus, checkpoint=None):
     return scale_hardware(hardware, gpus), model
 
 
-def scaling_table(hardware, gpu_counts, work_hours: float, *, model=None, **plan_kw):
+def scaling_table(hardware: Any, gpu_counts: Iterable[int], work_hours: float, *,
+                  model: Scenario | ModelSpec | str | None = None, **plan_kw: Any) -> pl.DataFrame:
     """Interruptions, optimal interval and goodput for the same node design at several GPU
     counts, each running ``work_hours`` of failure-free work.
 
@@ -254,8 +267,11 @@ def scaling_table(hardware, gpu_counts, work_hours: float, *, model=None, **plan
     return pl.DataFrame(rows)
 
 
-def goodput_bands(hardware, gpu_counts, work_hours: float, *, model=None, calibrations=None,
-                  restarts=None, early_deployments=(1.0,), **plan_kw):
+def goodput_bands(hardware: Any, gpu_counts: Iterable[int], work_hours: float, *,
+                  model: Scenario | ModelSpec | str | None = None,
+                  calibrations: Iterable[str] | None = None,
+                  restarts: Iterable[str] | None = None,
+                  early_deployments: Iterable[float] = (1.0,), **plan_kw: Any) -> pl.DataFrame:
     """Every combination of GPU count × calibration × restart profile × early-deployment
     factor, closed form.
 
@@ -304,8 +320,9 @@ def goodput_bands(hardware, gpu_counts, work_hours: float, *, model=None, calibr
     return pl.DataFrame(rows)
 
 
-def restart_sweep(hardware, work_hours: float, *, field: str, values, profile: str = "baseline",
-                  calibrations=None, **plan_kw):
+def restart_sweep(hardware: Any, work_hours: float, *, field: str, values: Iterable[float],
+                  profile: str = "baseline",
+                  calibrations: Iterable[str] | None = None, **plan_kw: Any) -> pl.DataFrame:
     """Goodput as one restart field is swept (e.g. ``collective_timeout_s`` from 30 to 1,800 s
     with ``health_check_period_s=None``), per calibration.
 
@@ -359,8 +376,8 @@ def restart_sweep(hardware, work_hours: float, *, field: str, values, profile: s
     return pl.DataFrame(rows)
 
 
-def save_speedup_value(hardware, work_hours: float, *, price_usd_per_gpu_hour: float,
-                       speedup: float = 10.0, **plan_kw):
+def save_speedup_value(hardware: Any, work_hours: float, *, price_usd_per_gpu_hour: float,
+                       speedup: float = 10.0, **plan_kw: Any) -> pl.DataFrame:
     """What saves ``speedup``× faster are worth on one run.
 
     Parameters
@@ -404,8 +421,10 @@ def save_speedup_value(hardware, work_hours: float, *, price_usd_per_gpu_hour: f
     return pl.DataFrame(rows)
 
 
-def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_usd_per_gpu_hour: float,
-                     speedup: float = 10.0, calibrations=None, **plan_kw):
+def save_value_table(hardware: Any, work_hours: float, *, fixed_overheads_s: Iterable[float],
+                     price_usd_per_gpu_hour: float,
+                     speedup: float = 10.0, calibrations: Iterable[str] | None = None,
+                     **plan_kw: Any) -> pl.DataFrame:
     """Value of ``speedup``× faster saves as the baseline save time grows (through the
     per-save fixed cost, the term no public source pins down), per calibration.
     ``price_usd_per_gpu_hour``: a number [USD/GPU-h] or "owned" / "rented", as
@@ -451,7 +470,8 @@ def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_us
     return pl.DataFrame(rows)
 
 
-def interval_sweep(plan: RunPlan, intervals_s=None, *, case: str = ""):
+def interval_sweep(plan: RunPlan, intervals_s: npt.ArrayLike | None = None, *,
+                   case: str = "") -> pl.DataFrame:
     """Closed-form goodput of ``plan`` over a range of checkpoint intervals.
 
     Parameters
@@ -511,7 +531,7 @@ def expansion_work_hours() -> float:
 
 
 
-def goodput_observations():
+def goodput_observations() -> pl.DataFrame:
     """data/reliability/goodput_observations.csv: published goodput (effective training time)
     of real runs: observation, the cluster (accelerator, nodes, gpus_per_node, nics_per_node,
     nic, fabric), the checkpoint's model preset and optimizer, window_h [h] (elapsed),
@@ -529,7 +549,8 @@ def goodput_observations():
     return table("goodput_observations")
 
 
-def goodput_check(*, calibrations=None, restarts=None, **plan_kw):
+def goodput_check(*, calibrations: Iterable[str] | None = None,
+                  restarts: Iterable[str] | None = None, **plan_kw: Any) -> pl.DataFrame:
     """Each published goodput observation against :func:`plan_run` of that cluster, per
     calibration and restart profile (nothing fitted: the profiles are the package's three).
 

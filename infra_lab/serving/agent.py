@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -19,6 +19,9 @@ from ..memory import tp_accepted
 from .core import _check_opt_positive, serve, weight_precisions
 from .costs import cost_at_interactivity, gpu_hour_price
 from .search import serve_search
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 _MIX_SCHEMA = {"parameter": Col("str", required=True), "value": Col("float", required=True),
                "unit": Col("str", required=True), "basis": Col("str", required=True)}
@@ -174,8 +177,10 @@ class _MixTarget:
 _MIX_TARGET = _MixTarget()
 
 
-def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm",
-                     tokens_per_s_per_user: Any = _MIX_TARGET, request: dict[str, float] | None = None,
+def class_comparison(models: Iterable[str], accelerators: Iterable[str], *, gpus: int = 8,
+                     engine: str = "vllm",
+                     tokens_per_s_per_user: Any = _MIX_TARGET,
+                     request: dict[str, float] | None = None,
                      price_basis: str = "owned") -> pl.DataFrame:
     """For each model and accelerator: the smallest replica, the KV room of ``gpus`` GPUs and
     the cheapest configuration of ``gpus`` GPUs that gives every user at least

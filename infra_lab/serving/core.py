@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -21,6 +21,13 @@ from .._repr import Printout
 from ..catalog import Col
 from ..errors import ValidationError, named_keywords, unknown
 from ..scenario import Scenario, ServingConfig, as_scenario
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable
+
+    from ..models import ModelSpec
+    from ..scenario import HardwareConfig
 
 OBJECTIVES = {  # name -> True when larger is better
     "output_tokens_per_s": True, "output_tokens_per_s_per_gpu": True, "total_tokens_per_s": True,
@@ -510,7 +517,9 @@ def _chunk_default(acc: catalog.Accelerator, p: dict[str, float]) -> float:
     return p["chunk_tokens_160gb"] if big else p["chunk_tokens"]
 
 
-def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,), *, stack: str | None) -> _Inputs:
+def serving_inputs(spec: ModelSpec, hardware: HardwareConfig, params: dict[str, float],
+                   tps: Iterable[int], etps: Iterable[int], eps: Iterable[int] = (1,), *,
+                   stack: str | None) -> _Inputs:
     """Kernel inputs for a model on a hardware configuration with a serving stack's factors.
 
     Parameters
@@ -764,7 +773,7 @@ def _memo_for() -> tuple[np.ndarray, np.ndarray]:
     return K.memo(2 * max(1, numba.get_num_threads()))
 
 
-def tpot_defined(output_tokens) -> bool:
+def tpot_defined(output_tokens: float) -> bool:
     """Whether a request of ``output_tokens`` generated tokens has a TPOT: the time per output
     token after the first, (e2e − TTFT)/(O − 1), needs a second token. With one output token
     (a prefill-only request) it is undefined: :class:`ServeResult` gives ``tpot_s`` and
@@ -810,7 +819,8 @@ def _result(sc: Scenario, stack: str, o: np.ndarray, positions: float = 0.0) -> 
 
 
 @named_keywords(name="il.serve")
-def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: bool = False,
+def serve(scenario: Scenario | dict[str, Any] | str | os.PathLike[str], *,
+          stack_params: dict[str, float] | None = None, reference: bool = False,
           params: dict[str, float] | None = None) -> ServeResult:
     """Throughput, latency and memory of one serving deployment.
 

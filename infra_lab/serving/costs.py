@@ -5,12 +5,15 @@ interactivity (:func:`cost_at_interactivity`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ..errors import ValidationError, unknown
 from .core import ServeResult, _check_opt_positive
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 def _cost_exprs(price: float) -> dict[str, pl.Expr]:
@@ -25,7 +28,8 @@ def _cost_exprs(price: float) -> dict[str, pl.Expr]:
     }
 
 
-def token_costs(result, price_usd_per_gpu_hour: float) -> dict[str, float]:
+def token_costs(result: ServeResult | Mapping[str, float],
+                price_usd_per_gpu_hour: float) -> dict[str, float]:
     """$ per million tokens of a deployment at a price per GPU-hour.
 
     Parameters
@@ -168,7 +172,7 @@ def gpu_hour_price(accelerator: str, basis: str = "owned", *, provider: str | No
 PRICE_BASES = ("owned", "rented")
 
 
-def price_for(accelerator: str, price_usd_per_gpu_hour) -> float | None:
+def price_for(accelerator: str, price_usd_per_gpu_hour: float | str | None) -> float | None:
     """A GPU-hour price given as a number [USD/GPU-h] or read from the economics model by name:
     "owned" (:func:`gpu_hour_price`'s owned basis, notebook 05's like-for-like P50) or
     "rented" (the median current on-demand rent of the providers listing ``accelerator``);

@@ -6,7 +6,7 @@ the reason a search came back empty."""
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -39,6 +39,10 @@ from .core import (
 from .core import weight_precisions as part_precisions
 from .costs import _cost_exprs, price_for
 from .reference import _reference_one
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable
 
 DEFAULT_CONCURRENCIES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 """Concurrency grid of :func:`serve_search` when none is given [requests], extended per split
@@ -252,13 +256,16 @@ gigabytes, so a long ``concurrencies`` list is refused instead."""
 
 
 @named_keywords(name="il.serve_search")
-def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | None = 10,
+def serve_search(scenario: Scenario | dict[str, Any] | str | os.PathLike[str],
+                 objective: str = "output_tokens_per_s", top: int | None = 10,
                  max_tpot_s: float | None = None, max_ttft_s: float | None = None, *,
-                 min_tokens_per_s_per_user: float | None = None, concurrencies=None,
-                 weight_precisions=None, kv_precisions=None, pareto: bool = True,
+                 min_tokens_per_s_per_user: float | None = None,
+                 concurrencies: Iterable[int] | None = None,
+                 weight_precisions: Iterable[str] | None = None,
+                 kv_precisions: Iterable[str] | None = None, pareto: bool = True,
                  price_usd_per_gpu_hour: float | None = None,
                  stack_params: dict[str, float] | None = None, reference: bool = False,
-                 params: dict[str, float] | None = None, **unknown_args) -> pl.DataFrame:
+                 params: dict[str, float] | None = None, **unknown_args: Any) -> pl.DataFrame:
     """Every consistent tp/ep/dp/pp split, precision and concurrency on the scenario's GPUs.
 
     Parameters

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import threading
 import warnings
+from typing import Any
 
 import numba
 import numpy as np
@@ -517,7 +518,7 @@ def _prepare(sc: Scenario, cons: dict, stack, params, pp_schedules=None):
 def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int | None = 10,
            feasible_only: bool = True, *, stack: str | None = None,
            params: dict[str, float] | None = None, pp_schedules: str | list[str] | None = None,
-           tp_across_domains: bool = False, **constraints) -> pl.DataFrame:
+           tp_across_domains: bool = False, **constraints: Any) -> pl.DataFrame:
     """Every consistent parallel plan for the scenario's model and cluster, best first.
 
     Enumerates tp (divisors of the world ≤ the scale-up domain, or beyond it with

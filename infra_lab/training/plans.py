@@ -255,8 +255,9 @@ def _enumerate(sc: Scenario, cons: dict, stack: str | None = None):
     return L_arr, heads, tail
 
 
-def plan_space_size(scenario: Scenario | dict, *, tp_across_domains: bool = False, stack: str | None = None,
-                    pp_schedules: str | list[str] | None = None, **constraints) -> int:
+def plan_space_size(scenario: Scenario | dict, *, tp_across_domains: bool = False,
+                    stack: str | None = None,
+                    pp_schedules: str | list[str] | None = None, **constraints: Any) -> int:
     """Number of consistent plans :func:`search` would evaluate on ``stack`` (as search's
     keyword; None: the scenario's) with the schedules of ``pp_schedules`` (as search's keyword;
     None: 1F1B and interleaved by vp; a zero-bubble schedule adds the plans that run it): the

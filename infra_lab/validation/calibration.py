@@ -4,6 +4,8 @@ each family (``calibrate_current``, ``CURRENT_FITTED`` within ``FIT_BOUNDS``) an
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
 
@@ -18,6 +20,9 @@ from .runs import (
     scenario_for_run,
     source_of,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 FIT_BOUNDS = ((0.8, 2.0), (1.0, 3.0))
 """Physical bounds of the fitted (framework_time_scale, memory_time_scale): a training step's
@@ -85,7 +90,8 @@ def _family_fit_runs(exclude: frozenset[str] = frozenset(),
     return train
 
 
-def calibrate_current(exclude_sources=None, *, nodes=None) -> dict[str, dict[str, float]]:
+def calibrate_current(exclude_sources: str | Iterable[str] | None = None, *,
+                      nodes: str | None = None) -> dict[str, dict[str, float]]:
     """Fit :data:`CURRENT_FITTED` of each framework family (:data:`FAMILIES`; the same value
     on its CUDA and ROCm stacks) on the train split of that family's current runs: minimise
     the median absolute log error of step time (+ a quarter of the mean, so that no run is

@@ -7,6 +7,7 @@ A100 stack's factors on the training set (``calibrate``, ``VALIDATION_STACK``)."
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -16,6 +17,9 @@ from ..catalog import Col
 from ..errors import ValidationError
 from ..scenario import RECOMPUTE
 from ._common import MEASUREMENT_DIR
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
 
 MEASUREMENT_FILES = ("korthikanti2022_table5.csv", "narayanan2021_table1.csv", "narayanan2021_table2.csv")
 VALIDATION_STACK = "megatron-lm-2022-cuda"
@@ -53,7 +57,7 @@ def measurements() -> pl.DataFrame:
     return df
 
 
-def scenario_for(row: dict):
+def scenario_for(row: dict) -> Scenario:
     """The :class:`~infra_lab.Scenario` of one measurement row (GPT-style dense model:
     GeLU MLP of 4h, learned positions, tied embeddings, biases, LayerNorm, as Megatron-LM)."""
     from ..scenario import Scenario

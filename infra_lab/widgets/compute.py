@@ -4,10 +4,16 @@ the per-layer forward time on each device."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ipywidgets as W
 
 from ..scenario import PRECISIONS, RECOMPUTE
 from ._layout import fit_labels
+
+if TYPE_CHECKING:
+    import altair as alt
+    import polars as pl
 
 __all__ = ["compute_memory_explorer", "compute_memory_update", "compute_memory_view"]
 
@@ -15,7 +21,8 @@ DEVICES = ["MI300X", "H100-SXM", "H200-SXM"]
 
 
 def compute_memory_update(preset: str, seq_len: int, micro_batch: int, precision: str, zero: int,
-                        recompute: str, accelerators: list[str] | None = None, base: str = "zaya1-ibm-mi300x"):
+                        recompute: str, accelerators: list[str] | None = None,
+                          base: str = "zaya1-ibm-mi300x") -> tuple[pl.DataFrame, alt.FacetChart, str]:
     """What the explorer shows for one setting: (memory frame, chart, summary HTML).
 
     Calls :func:`infra_lab.memory.memory_sweep` (plain data parallel over the nodes × GPUs per
@@ -53,7 +60,8 @@ def compute_memory_update(preset: str, seq_len: int, micro_batch: int, precision
 
 
 def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, micro_batch: int = 1,
-                            precision: str = "bf16", zero: int = 1, recompute: str = "none"):
+                            precision: str = "bf16", zero: int = 1,
+                            recompute: str = "none") -> W.VBox:
     """An ipywidgets box with the six controls, a summary line per device and the memory
     chart. Returns the box; ``box.update`` is the callback (callable directly in tests).
     A setting the library refuses (a model with learned positions shorter than the sequence,

@@ -5,6 +5,7 @@ so a change answers in milliseconds."""
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 import polars as pl
@@ -12,6 +13,9 @@ import polars as pl
 from ..errors import ValidationError
 from ..expansion import METRICS, pareto_front
 from ._layout import fit_labels
+
+if TYPE_CHECKING:
+    import altair as alt
 
 __all__ = ["expansion_explorer", "expansion_update", "EXPLORER_ROWS"]
 
@@ -78,7 +82,8 @@ def _missing_html(frame: pl.DataFrame, chosen: dict) -> str:
             f"{html.escape(have)}. The chart still shows the last point.")
 
 
-def expansion_update(frame: pl.DataFrame, platform: str, nic: str, gpus: int, model: str):
+def expansion_update(frame: pl.DataFrame, platform: str, nic: str, gpus: int,
+                     model: str) -> tuple[dict[str, Any], str, alt.LayerChart]:
     """The chosen point's row (dict), its table (HTML) and the cost-vs-time chart with the
     point circled (the callback's whole work; callable in tests)."""
     from .. import charts
@@ -94,7 +99,7 @@ def expansion_update(frame: pl.DataFrame, platform: str, nic: str, gpus: int, mo
     return row, _table_html(row), chart
 
 
-def expansion_explorer(frame: pl.DataFrame):
+def expansion_explorer(frame: pl.DataFrame) -> W.VBox:
     """An ipywidgets box reading a precomputed expansion sweep: dropdowns for platform, NIC,
     cluster size and model, the chosen point's numbers and the Pareto chart with it circled.
 

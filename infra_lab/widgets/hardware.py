@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 import ipywidgets as W
 
@@ -11,12 +12,15 @@ from ..catalog import PEAK_PRECISIONS
 from ..cluster import METRICS, PRECISION_METRICS, accelerator_metrics
 from ..errors import ValidationError
 
+if TYPE_CHECKING:
+    import altair as alt
+
 __all__ = ["accelerator_explorer", "accelerator_update", "accelerator_chart"]
 
 DEFAULT_SET = ["MI300X", "H100-SXM", "H200-SXM", "B200", "MI325X", "MI355X"]
 
 
-def accelerator_update(metric: str, precision: str, names: list[str]):
+def accelerator_update(metric: str, precision: str, names: list[str]) -> alt.LayerChart:
     """The chart the explorer shows: :func:`infra_lab.charts.accelerator_bars` over
     :func:`infra_lab.cluster.accelerator_metrics` (no modelling here). An accelerator without
     the metric (the format not supported, no sourced peak at ``precision``, or no TDP) is left
@@ -67,7 +71,8 @@ def _why(metric: str, precision: str, missing: list[str]) -> str:
     return "; ".join(f"{why}: {', '.join(ns)}" for why, ns in groups.items())
 
 
-def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", names: list[str] | None = None):
+def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16",
+                         names: list[str] | None = None) -> W.VBox:
     """An ipywidgets box: metric and precision dropdowns, a multi-select of accelerators and
     a chart pane that redraws on every change. Returns the box; its ``update`` attribute is
     the callback (callable directly in tests)."""

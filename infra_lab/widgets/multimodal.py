@@ -3,18 +3,25 @@ frozen, packing; answers with il.multimodal.estimate (no modelling in the callba
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ipywidgets as W
 import polars as pl
 
 from ..units import DAY
 from ._layout import fit_labels, frame_html
 
+if TYPE_CHECKING:
+    import altair as alt
+
 __all__ = ["multimodal_update", "multimodal_explorer"]
 
 
-def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 448, encoder: str = "trained",
-                      packing: str = "ffd", tokens: float | None = None, base: str = "maia-class-ibm-mi300x",
-                      price_usd_per_gpu_hour: float | None = None):
+def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 448,
+                      encoder: str = "trained",
+                      packing: str = "ffd", tokens: float | None = None,
+                      base: str = "maia-class-ibm-mi300x",
+                      price_usd_per_gpu_hour: float | None = None) -> tuple[pl.DataFrame, alt.LayerChart | None]:
     """Estimate the scenario ``base`` with a data mix (text = 1 − image − audio).
 
     Parameters
@@ -85,7 +92,7 @@ def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 
     return summary, chart
 
 
-def multimodal_explorer(base: str = "maia-class-ibm-mi300x"):
+def multimodal_explorer(base: str = "maia-class-ibm-mi300x") -> W.VBox:
     """An ipywidgets box: image share, audio share, picture side, encoder, packing; redraws the
     summary and the time split on every change. ``box.update`` is the callback."""
     from ..charts import ChartPane

@@ -3,10 +3,18 @@ restart profile; each change reruns the closed form and a Monte Carlo."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import ipywidgets as W
 
 from .. import reliability as R
 from ._layout import fit_labels
+
+if TYPE_CHECKING:
+    import altair as alt
+
+    from ..models import ModelSpec
+    from ..scenario import Scenario
 
 __all__ = ["reliability_explorer", "reliability_update"]
 
@@ -18,9 +26,11 @@ exceed the budget (the closed-form interval sweep is drawn instead)."""
 
 
 def reliability_update(gpus: int, calibration: str, early_deployment: float,
-                       write_GBps_per_node: float, restart: str, *, hardware, work_hours: float,
-                       model=None, optimizer: str | None = None, storage: str = "shared-fs",
-                       n_runs: int = 2000, seed: int = 0):
+                       write_GBps_per_node: float, restart: str, *, hardware: Any,
+                       work_hours: float,
+                       model: Scenario | ModelSpec | str | None = None,
+                       optimizer: str | None = None, storage: str = "shared-fs",
+                       n_runs: int = 2000, seed: int = 0) -> tuple[dict[str, Any], alt.LayerChart]:
     """What the explorer shows for one setting: calls
     :func:`infra_lab.reliability.plan_run`, :func:`~infra_lab.reliability.simulate` and the
     run-length chart (no modelling here).
@@ -93,8 +103,10 @@ def _fmt(s: dict) -> str:
             f"{s['work_days']:.2f} days of failure-free work (the same at every cluster size)")
 
 
-def reliability_explorer(hardware, work_hours: float, *, model=None, optimizer: str | None = None,
-                         storage: str = "shared-fs", n_runs: int = 2000, seed: int = 0):
+def reliability_explorer(hardware: Any, work_hours: float, *,
+                         model: Scenario | ModelSpec | str | None = None,
+                         optimizer: str | None = None,
+                         storage: str = "shared-fs", n_runs: int = 2000, seed: int = 0) -> W.VBox:
     """An ipywidgets box: GPUs, calibration, early-deployment factor, checkpoint write
     bandwidth per node and restart profile, a summary line and the run-length histogram.
     Sliders update on release (``continuous_update=False``: each change runs a Monte Carlo).

@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ipywidgets as W
 import polars as pl
 
 from ._layout import fit_labels, frame_html
+
+if TYPE_CHECKING:
+    import altair as alt
 
 __all__ = ["serving_explorer", "serving_update", "SERVING_MODELS", "SERVING_ACCELERATORS"]
 
@@ -27,8 +32,9 @@ explorer's "owned" figure is the cost at its slider inputs with the default purc
 
 def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", engine: str = "vllm",
                    precision: str = "fp8", concurrency: int = 64, gpus: int = 8,
-                   max_tpot_ms: float | None = None, input_tokens: int = 4096, output_tokens: int = 512,
-                   price_usd_per_gpu_hour: float | None = None):
+                   max_tpot_ms: float | None = None, input_tokens: int = 4096,
+                   output_tokens: int = 512,
+                   price_usd_per_gpu_hour: float | None = None) -> tuple[pl.DataFrame, alt.Chart | None]:
     """One serving deployment (tp = gpus on one node) and, with a latency target, the best
     configuration of the same GPUs that meets it. No modelling here: ``il.serve`` /
     ``il.serve_search`` / ``il.serving.token_costs``.
@@ -141,7 +147,7 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
     return pl.DataFrame(rows, infer_schema_length=None), chart
 
 
-def serving_explorer():
+def serving_explorer() -> W.VBox:
     """An ipywidgets box: model, accelerator, engine, precision, concurrency, GPUs and a TPOT
     target; redraws the summary and the cycle breakdown on every change. ``box.update`` is
     the callback."""

@@ -4,11 +4,15 @@ pipeline (stages, schedule, virtual-pipeline size)."""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import ipywidgets as W
 import polars as pl
 
 from ._layout import fit_labels, frame_html
+
+if TYPE_CHECKING:
+    import altair as alt
 
 __all__ = ["training_explorer", "training_update", "EXPLORER_ACCELERATORS"]
 
@@ -47,7 +51,8 @@ def _schedule_vp(pp_schedule: str | None, vp: int | None) -> int:
 
 def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch: int = 2048,
                     seq_len: int = 4096, precision: str = "bf16", base: str = "zaya1-ibm-mi300x",
-                    pp: int = 1, pp_schedule: str | None = None, vp: int | None = None):
+                    pp: int = 1, pp_schedule: str | None = None,
+                    vp: int | None = None) -> tuple[pl.DataFrame, alt.Chart | None]:
     """Estimate ZAYA1 with the shipped DP + ZeRO-1 plan on the chosen cluster; when that
     plan does not fit or is not valid, the best plan from :func:`infra_lab.search` (a
     reduced space) instead. No modelling here: it calls ``il.estimate`` / ``il.search``.
@@ -190,7 +195,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     return summary, chart
 
 
-def training_explorer():
+def training_explorer() -> W.VBox:
     """An ipywidgets box: accelerator, GPUs, global batch, sequence length, precision and the
     pipeline (stages, schedule, virtual-pipeline size); redraws the summary and breakdown on
     every change. ``box.update`` is the callback. The schedule applies with pp > 1 and vp to the
