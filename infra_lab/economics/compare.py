@@ -24,9 +24,10 @@ import dataclasses
 import functools
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import polars as pl
 
 from .. import catalog
 from ..catalog import Col
@@ -55,11 +56,7 @@ from .data import (
     rental_price,
 )
 from .owned import OWNED_PARAMS, _owned_components
-
-if TYPE_CHECKING:
-    import polars as pl
-
-    from .uncertainty import Band
+from .uncertainty import Band
 
 __all__ = [
     "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents",

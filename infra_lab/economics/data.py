@@ -12,18 +12,15 @@ import math
 import warnings
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
 
 import numpy as np
+import polars as pl
 
 from .. import catalog
 from ..catalog import Col
 from ..errors import ValidationError, unknown, user_stacklevel
 from ..units import HOUR, YEAR
 from . import _validate as V
-
-if TYPE_CHECKING:
-    import polars as pl
 
 __all__ = [
     "HOURS_PER_YEAR", "HOURS_PER_MONTH", "EPOCH_ATTRIBUTION", "DISTRIBUTIONS", "BASES", "HOST_INCLUDED_BASES", "Param",

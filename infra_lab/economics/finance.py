@@ -23,9 +23,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import polars as pl
 
 from .._repr import Printout
 from ..errors import ValidationError, unknown
@@ -44,9 +45,6 @@ from .owned import (
     owned_inputs,
 )
 from .uncertainty import PaybackBand
-
-if TYPE_CHECKING:
-    import polars as pl
 
 __all__ = [
     "PATHS", "VALUE_CURVES", "RETIRE_RULES", "OPERATOR_PARAMS", "annuity_factor", "npv", "irr", "irr_array",

@@ -10,9 +10,10 @@ defaults understates the central cost.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import polars as pl
 
 from .._validate import sequence
 from ..errors import ValidationError
@@ -30,9 +31,6 @@ from .owned import (
     owned_cost_per_gpu_hour,
     owned_inputs,
 )
-
-if TYPE_CHECKING:
-    import polars as pl
 
 __all__ = ["sample_parameters", "monte_carlo", "monte_carlo_owned_cost", "tornado", "owned_specs"]
 

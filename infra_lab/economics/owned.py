@@ -34,9 +34,10 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import polars as pl
 
 from .. import catalog
 from .._repr import Printout
@@ -44,9 +45,6 @@ from .._validate import sequence
 from ..errors import ValidationError, short_repr, unknown, user_stacklevel
 from . import _validate as V
 from .data import HOURS_PER_YEAR, _no_price, parameters
-
-if TYPE_CHECKING:
-    import polars as pl
 
 __all__ = [
     "OWNED_PARAMS", "NETWORK_PORT_PARAMS", "DEPRECIATION", "NETWORK", "OwnedCost", "RentOrOwn",

@@ -27,16 +27,14 @@ import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import polars as pl
 
 from .._repr import Printout
 from ..errors import ValidationError, unknown
 from . import _validate as V
-
-if TYPE_CHECKING:
-    import polars as pl
 
 __all__ = [
     "Band", "PaybackBand", "effective_distribution", "lognormal_outside", "LOGNORMAL_OUTSIDE_MAX", "distribution_mean", "lognormal_sigma", "triangular_quantile", "uniforms", "normals",
