@@ -65,7 +65,10 @@ def _notebooks() -> list[Path]:
 
 
 NOTEBOOKS = _notebooks()
-pytestmark = pytest.mark.browser
+# One JupyterLab server serves the whole module, so under pytest-xdist (``-n``, ``--dist
+# loadgroup``: pyproject's addopts) every test of it runs on one worker: one server, one
+# build/browser/report.txt and jupyter.log, written by one process.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 # --------------------------------------------------------------------------- JupyterLab server
