@@ -87,12 +87,44 @@ def _group(item) -> str | None:
     return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
 
 
+def _set_nodeid(item, nodeid: str) -> None:
+    """Give ``item`` the node id ``nodeid``: pytest >= 9.2 keeps it as a structured NodeId in
+    ``_id`` (and reads no ``_nodeid``), earlier pytest as the string ``_nodeid``."""
+    current = getattr(item, "_id", None)
+    if current is not None and hasattr(type(current), "parse"):
+        item._id = type(current).parse(nodeid)
+    else:
+        item._nodeid = nodeid
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """On a pytest-xdist worker, the long groups first (in LONG_GROUPS' order), everything else
-    after in its usual order (a stable sort: every worker collects the same order, as xdist
-    requires). A serial run keeps pytest's order."""
+    """On a pytest-xdist worker: make ``--dist loadgroup`` see the groups, then put the long
+    groups first (in LONG_GROUPS' order) and everything else after in its usual order (a stable
+    sort: every worker collects the same order, as xdist requires). A serial run keeps pytest's
+    order and node ids.
+
+    xdist tells the controller a test's group by the suffix ``@<group>`` on its node id, which
+    it writes into ``item._nodeid``; pytest 9.2 no longer reads that field, so with pytest 9.2 and
+    xdist 3.8 the groups are silently ignored (pytest-dev/pytest-xdist#1386) and the browser test
+    would start one JupyterLab per worker. Here the suffix is set where this pytest keeps the
+    node id (after xdist's own hook: trylast), and a test whose id still lacks it stops the run
+    rather than run on a worker its group does not hold."""
     if not hasattr(config, "workerinput"):
         return
+    if getattr(config.option, "loadgroup", False):
+        for item in items:
+            marks = item.iter_markers("xdist_group")
+            names = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in marks}
+            if not names:
+                continue
+            suffix = "@" + "_".join(sorted(names))
+            if not item.nodeid.endswith(suffix):
+                _set_nodeid(item, item.nodeid + suffix)
+            if not item.nodeid.endswith(suffix):
+                raise pytest.UsageError(
+                    f"{item.nodeid}: cannot give it its xdist group {suffix[1:]!r} with this pytest "
+                    f"and pytest-xdist; run serially (PYTEST_WORKERS=1 make test, or pytest without -n)")
     rank = {g: i for i, g in enumerate(LONG_GROUPS)}
     items.sort(key=lambda item: rank.get(_group(item), len(LONG_GROUPS)))
 
