@@ -109,15 +109,28 @@ def calibrate_current(exclude_sources=None, *, nodes=None) -> dict[str, dict[str
     return _calibrate_current(_excluded_sources(exclude_sources), nodes=_check_nodes(nodes))
 
 
+def _without_sources(runs: list, exclude: frozenset[str]) -> list:
+    """``runs`` ((id, ...) tuples, in their order) without those of the ``exclude`` sources."""
+    return [x for x in runs if source_of(x[0]) not in exclude]
+
+
 def _calibrate_current(exclude: frozenset[str] = frozenset(), families=FAMILIES,
-                       memo: dict | None = None, nodes: str | None = None) -> dict[str, dict[str, float]]:
+                       memo: dict | None = None, nodes: str | None = None,
+                       fit_runs: dict | None = None) -> dict[str, dict[str, float]]:
     """The body of :func:`calibrate_current` for the checked ``exclude`` set and ``nodes``,
     fitting only ``families``. ``memo`` (a dict kept by the caller across calls): predicted
     tokens/s/GPU by (run id, framework_time_scale, memory_time_scale), so that repeated fits on
-    overlapping run sets evaluate each point once; the fit is the same with or without it."""
+    overlapping run sets evaluate each point once; the fit is the same with or without it.
+    ``fit_runs``: :func:`_family_fit_runs` of every source at these ``nodes``, computed once by a
+    caller that fits many times (the leave-one-source-out check): the ``exclude`` sources' runs
+    are dropped from it, the same list :func:`_family_fit_runs` builds without them (it skips
+    those runs before reading anything else), without rebuilding each run's scenario."""
     from ..training import estimate
 
-    train = _family_fit_runs(exclude, nodes)
+    if fit_runs is None:
+        train = _family_fit_runs(exclude, nodes)
+    else:
+        train = {f: _without_sources(fit_runs.get(f, []), exclude) for f in FAMILIES}
     memo = {} if memo is None else memo
 
     def predicted(rid: str, sc, fw: float, ms: float) -> float:
