@@ -105,6 +105,26 @@ def _memory_op_coeffs(acc_name: str) -> tuple[float, float]:
     return compute.op_time(0.0, 1.0, acc_name, launch=False), compute.op_time(0.0, 0.0, acc_name)
 
 
+def _check_stack_params(stack: str, params: dict | None) -> None:
+    """:func:`stack_params` of ``stack`` and ``params`` checked (its errors raised), once per
+    distinct input: a fit checks the same overrides at every run it prices. The key holds each
+    value's type beside it (``True`` is refused where ``1`` is allowed, and they hash alike); an
+    input that cannot be a key (an unhashable value, keys that do not sort) is checked as it is."""
+    try:
+        key = tuple(sorted((k, type(v), v) for k, v in (params or {}).items()))
+        hash(key)
+    except TypeError:
+        stack_params(stack, params)
+        return
+    _stack_params_checked(stack, key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _stack_params_checked(stack: str, key: tuple) -> bool:
+    stack_params(stack, {k: v for k, _, v in key})
+    return True
+
+
 @functools.lru_cache(maxsize=1024)
 def _stack_params_frozen(stack: str, overrides: tuple) -> tuple[tuple[str, float], ...]:
     """:func:`stack_params` of ``stack`` with the frozen ``overrides`` (:func:`_freeze`), as
@@ -363,7 +383,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
         stack = sc.stack
     else:
         stack = check_stack_keyword(sc, stack)
-    stack_params(stack, params)  # validate overrides before they become a cache key
+    _check_stack_params(stack, params)  # validate overrides before they become a cache key
     tr = sc.training
     if hook is _HOOK_OF_SCENARIO:   # issue 20: a multimodal model's encoders (None for text)
         hook = None

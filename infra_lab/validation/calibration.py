@@ -125,7 +125,7 @@ def _calibrate_current(exclude: frozenset[str] = frozenset(), families=FAMILIES,
     caller that fits many times (the leave-one-source-out check): the ``exclude`` sources' runs
     are dropped from it, the same list :func:`_family_fit_runs` builds without them (it skips
     those runs before reading anything else), without rebuilding each run's scenario."""
-    from ..training import estimate
+    from ..training.step import _tokens_per_s_per_gpu
 
     if fit_runs is None:
         train = _family_fit_runs(exclude, nodes)
@@ -137,7 +137,7 @@ def _calibrate_current(exclude: frozenset[str] = frozenset(), families=FAMILIES,
         key = (rid, fw, ms)
         if key not in memo:
             p = {"framework_time_scale": fw, "memory_time_scale": ms}
-            memo[key] = estimate(sc, params=p).tokens_per_s_per_gpu
+            memo[key] = _tokens_per_s_per_gpu(sc, p)   # estimate(sc, params=p)'s, without its frame
         return memo[key]
 
     out = {}
@@ -248,13 +248,13 @@ def _ep_overlap_search(runs, step: float = 0.01, base: dict | None = None) -> tu
     the overlap in 0..1 with the least loss on a 0.05 grid, refined to ``step`` around it, with
     the stack overrides ``base`` (e.g. refitted time scales) under it; (value, |step-time error|
     of each run at it [%])."""
-    from ..training import estimate
+    from ..training.step import _tokens_per_s_per_gpu
 
     base = base or {}
 
     def errs(x: float) -> list[float]:
         p = {**base, "ep_comm_overlap": x}
-        return [float(np.log(meas / estimate(sc, params=p).tokens_per_s_per_gpu)) for _, sc, meas in runs]
+        return [float(np.log(meas / _tokens_per_s_per_gpu(sc, p))) for _, sc, meas in runs]
 
     def loss(x: float) -> float:
         return _fit_loss(np.abs(errs(x)))
