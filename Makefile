@@ -45,14 +45,22 @@ $(WARM): $(STAMP) tools/warm_kernels.py $(wildcard infra_lab/_kernels/*.py) infr
 lab: setup
 	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --port=$(PORT) $(ROOT_FLAG) notebooks/00_index.ipynb
 
+# The tests run in parallel (pytest-xdist) on PYTEST_WORKERS workers: by default one per CPU
+# core this process may use, at most 8 (the browser and notebook groups, each on one worker, are
+# the floor of the wall time beyond a few workers). PYTEST_WORKERS=1 runs serially, without
+# xdist. The grouping (--dist loadgroup, pyproject's addopts) is described in tests/conftest.py.
+NCPU           := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+PYTEST_WORKERS ?= $(shell n=$(NCPU); [ "$$n" -gt 8 ] 2>/dev/null && n=8; echo $$n)
+PYTEST_N       := -n $(if $(filter 1,$(PYTEST_WORKERS)),0,$(PYTEST_WORKERS))
+
 # Every test: unit, property-based, notebooks (executed headless), and the browser test.
 test: setup
 	$(PY) tests/browser_setup.py
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_N)
 
 # Everything except the notebooks, the browser and the wheel build.
 test-fast: setup
-	$(PY) -m pytest -q -m "not notebook and not browser and not wheel"
+	$(PY) -m pytest -q $(PYTEST_N) -m "not notebook and not browser and not wheel"
 
 # Build sdist + wheel, install the wheel in a fresh venv outside the checkout, smoke-run it.
 wheel-test: setup

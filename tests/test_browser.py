@@ -20,7 +20,7 @@ module; it is stopped by its PID at the end and the test checks nothing is left 
 Environment:
     INFRA_LAB_BROWSER_NOTEBOOKS  glob of notebooks to open instead of notebooks/[0-9][0-9]_*.ipynb
     INFRA_LAB_CHROMIUM           browser executable (default /usr/bin/chromium)
-    INFRA_LAB_BROWSER_TIMEOUT    seconds per notebook (default 150)
+    INFRA_LAB_BROWSER_TIMEOUT    seconds per notebook (default 150, times the pytest-xdist workers)
 """
 
 from __future__ import annotations
@@ -46,7 +46,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "browser"
 CHROMIUM = os.environ.get("INFRA_LAB_CHROMIUM", "/usr/bin/chromium")
-NB_TIMEOUT_S = float(os.environ.get("INFRA_LAB_BROWSER_TIMEOUT", "150"))
+XDIST_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+"""pytest-xdist workers running tests at once (set on each worker; 1 in a serial run)."""
+# How long one notebook may take before the test calls it hung [s]: 150 for a run alone, times
+# the workers running tests at once, which share the cores (a hang guard, not a speed check:
+# speed lives in benchmarks/).
+NB_TIMEOUT_S = float(os.environ.get("INFRA_LAB_BROWSER_TIMEOUT", 150 * XDIST_WORKERS))
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -65,7 +70,10 @@ def _notebooks() -> list[Path]:
 
 
 NOTEBOOKS = _notebooks()
-pytestmark = pytest.mark.browser
+# One JupyterLab server serves the whole module, so under pytest-xdist (``-n``, ``--dist
+# loadgroup``: pyproject's addopts) every test of it runs on one worker: one server, one
+# build/browser/report.txt and jupyter.log, written by one process.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 # --------------------------------------------------------------------------- JupyterLab server

@@ -384,7 +384,15 @@ def _notebook_client(nb, path):
                   resources={"metadata": {"path": str(path.parent)}})
 
 
+EXECUTED_GROUP = pytest.mark.xdist_group("executed_notebooks")
+"""Under pytest-xdist the notebook executions and the static site's tests (tests/test_site.py,
+which builds the site from build/executed/) run on one worker, in that order: the site then
+reuses the fresh executions instead of executing every notebook once more, and no worker
+rebuilds build/site/ while another reads it."""
+
+
 @pytest.mark.notebook
+@EXECUTED_GROUP
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes(path, tmp_path):
     import nbformat

@@ -38,11 +38,15 @@ PAGES = ["index.html"] + [f"{p.stem}.html" for p in NOTEBOOKS]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_browser import ALLOWED_SCHEMES, CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402
+from test_notebooks import EXECUTED_GROUP  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tools"))
 import sitebuild  # noqa: E402
 
 TIMINGS: dict[str, float] = {}
+# Under pytest-xdist the tests of the built site (@EXECUTED_GROUP) run on one worker (the
+# module's ``site`` fixture empties and rebuilds build/site/), after the notebook executions
+# that write build/executed/ (tests/test_notebooks.py).
 
 
 # --------------------------------------------------------------------------- the builder's parts
@@ -167,6 +171,7 @@ def browser(site):
 
 
 @pytest.mark.browser
+@EXECUTED_GROUP
 def test_every_notebook_has_a_page(site):
     assert set(site["pages"]) == set(PAGES), f"pages {sorted(site['pages'])}, expected {PAGES}"
     index = (SITE / "index.html").read_text()
@@ -179,6 +184,7 @@ _REF = re.compile(r'<(script|link|img|iframe|source|embed)\b[^>]*?\b(src|href)\s
 
 
 @pytest.mark.browser
+@EXECUTED_GROUP
 def test_pages_reference_only_the_site_folder(site):
     """Every script, stylesheet and image a page loads is a file under build/site/ (or a
     data: URL); the Vega bundle is a file the pages share, not a copy per page."""
@@ -235,6 +241,7 @@ def _outside(urls: list[str]) -> list[str]:
 
 
 @pytest.mark.browser
+@EXECUTED_GROUP
 @pytest.mark.parametrize("page_name", PAGES)
 def test_page_in_browser(page_name, site, browser, capsys):
     info = site["pages"][page_name]

@@ -13,7 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.wheel
+# The three tests share one build (the module's ``dist`` fixture): under pytest-xdist they run
+# on one worker, so the sdist and wheel are built once.
+pytestmark = [pytest.mark.wheel, pytest.mark.xdist_group("wheel")]
 
 
 @pytest.fixture(scope="module")

@@ -275,12 +275,11 @@ def stage_layers(spec, pp: int, vp: int = 1, *, recompute_num_layers: int | None
     held: list[list[tuple[int, ...]]] = [[] for _ in range(pp)]
     for ch in chunks:
         st = out[ch["rank"]]
-        c = {"n_dense": 0, "n_moe": 0, "n_dense_recomputed": 0, "n_moe_recomputed": 0}
-        for i, kd in enumerate(ch["kinds"]):
-            k = "n_moe" if kd == "moe" else "n_dense"
-            c[k] += 1
-            if n_rc is None or i < n_rc:
-                c[k + "_recomputed"] += 1
+        kinds = ch["kinds"]
+        rc = kinds if n_rc is None else kinds[:n_rc]    # the chunk's first n_rc layers (n_rc >= 1)
+        n_moe, n_moe_rc = kinds.count("moe"), rc.count("moe")
+        c = {"n_dense": len(kinds) - n_moe, "n_moe": n_moe, "n_dense_recomputed": len(rc) - n_moe_rc,
+             "n_moe_recomputed": n_moe_rc}
         for k, v in c.items():
             st[k] += v
         held[ch["rank"]].append((c["n_dense"], c["n_moe"], int(ch["chunk"] == 0), int(ch["chunk"] == len(chunks) - 1),
@@ -380,7 +379,18 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
 
 def _param_groups_detailed(spec) -> dict[str, float]:
     """Parameters split for pipeline stages: embedding, lm_head, routed experts, the dense
-    MLP (dense-like layers), router + shared experts (MoE layers) and the rest per layer."""
+    MLP (dense-like layers), router + shared experts (MoE layers) and the rest per layer.
+    A new dict per call; the values are kept per spec (a plan search reads them for every
+    (pp, vp) it lays out)."""
+    return dict(_param_groups_detailed_cached(spec))
+
+
+@functools.lru_cache(maxsize=1024)
+def _param_groups_detailed_cached(spec) -> tuple[tuple[str, float], ...]:
+    return tuple(_param_groups_detailed_of(spec).items())
+
+
+def _param_groups_detailed_of(spec) -> dict[str, float]:
     bd = {r["component"]: float(r["params_total"]) for r in spec.param_breakdown().iter_rows(named=True)}
     emb = bd.get("embeddings", 0.0) + bd.get("position_embeddings", 0.0)
     head = bd.get("lm_head", 0.0)

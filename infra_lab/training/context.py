@@ -74,10 +74,62 @@ def _freeze(d: dict) -> tuple:
 def _flop_conventions(spec, seq_len: int, tokens: float) -> dict[str, float]:
     """FLOPs of one step under every convention of :data:`infra_lab.models.FLOP_CONVENTIONS`
     [FLOP]: :func:`infra_lab.models.training_flops_per_token` × tokens (the one owner of the
-    FLOP conventions; "executed" without recomputation)."""
+    FLOP conventions; "executed" without recomputation). A new dict per call; the values are
+    kept per (spec, seq_len, tokens), which is all they depend on."""
+    return dict(_flop_conventions_cached(spec, seq_len, tokens))
+
+
+@functools.lru_cache(maxsize=1024)
+def _flop_conventions_cached(spec, seq_len: int, tokens: float) -> tuple[tuple[str, float], ...]:
     from .. import models
 
-    return {c: models.training_flops_per_token(spec, seq_len, c) * tokens for c in models.FLOP_CONVENTIONS}
+    return tuple((c, models.training_flops_per_token(spec, seq_len, c) * tokens) for c in models.FLOP_CONVENTIONS)
+
+
+@functools.lru_cache(maxsize=1024)
+def _checkpoint_total(spec, optimizer: str, weight_bytes: float) -> float:
+    """:func:`infra_lab.memory.checkpoint_bytes`' total of a language model [bytes], kept per
+    (spec, optimizer, weight_bytes), all it depends on: a stack-factor fit prices the same
+    model at many factor values, each a new context."""
+    from .. import memory
+
+    return memory.checkpoint_bytes(spec, optimizer, weight_bytes=weight_bytes).total_bytes
+
+
+@functools.lru_cache(maxsize=64)
+def _memory_op_coeffs(acc_name: str) -> tuple[float, float]:
+    """(time per byte [s/B], launch time [s]) of a memory-bound op on ``acc_name``, from
+    :func:`infra_lab.compute.op_time` (the one owner of that pricing)."""
+    from .. import compute
+
+    return compute.op_time(0.0, 1.0, acc_name, launch=False), compute.op_time(0.0, 0.0, acc_name)
+
+
+def _check_stack_params(stack: str, params: dict | None) -> None:
+    """:func:`stack_params` of ``stack`` and ``params`` checked (its errors raised), once per
+    distinct input: a fit checks the same overrides at every run it prices. The key holds each
+    value's type beside it (``True`` is refused where ``1`` is allowed, and they hash alike); an
+    input that cannot be a key (an unhashable value, keys that do not sort) is checked as it is."""
+    try:
+        key = tuple(sorted((k, type(v), v) for k, v in (params or {}).items()))
+        hash(key)
+    except TypeError:
+        stack_params(stack, params)
+        return
+    _stack_params_checked(stack, key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _stack_params_checked(stack: str, key: tuple) -> bool:
+    stack_params(stack, {k: v for k, _, v in key})
+    return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _stack_params_frozen(stack: str, overrides: tuple) -> tuple[tuple[str, float], ...]:
+    """:func:`stack_params` of ``stack`` with the frozen ``overrides`` (:func:`_freeze`), as
+    items; kept per key as :func:`_context_cached`, whose key holds the same two, keeps it."""
+    return tuple(stack_params(stack, dict(overrides)).items())
 
 
 @functools.lru_cache(maxsize=64)
@@ -165,9 +217,9 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False,
                     cp: tuple = ("p2p", False), gacc: float = 1.0, fsdp_impl: str = "torch",
                     pp_sched: int = 0, pp_exec: bool = False, fsdp_f8_ag: bool = False) -> _Context:
-    from .. import collectives, compute, memory
+    from .. import collectives, memory
 
-    sp = stack_params(stack, dict(overrides))
+    sp = dict(_stack_params_frozen(stack, overrides))
     if tp_async:   # parallelism.tp_async: the TP collectives overlap at the stack's async-TP fraction
         sp = {**sp, "tp_comm_overlap": sp["tp_async_comm_overlap"]}
     if dualpipe:   # parallelism.dualpipe: the dispatch/combine overlap is DualPipe's
@@ -212,8 +264,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         # parallelism.cp_rotate: 0 the P2P ring, 1 the all-gather rotation, 2 the exposed all-gather
         "CP_AG": float(CP_ROTATE_METHODS.index(cp[0])),
         # the compute model's memory-bound op pricing (per byte, per kernel) for the ring's merges
-        "MEM_S_PER_B": compute.op_time(0.0, 1.0, acc.name, launch=False),
-        "KERNEL_S": compute.op_time(0.0, 0.0, acc.name),
+        "MEM_S_PER_B": _memory_op_coeffs(acc.name)[0],
+        "KERNEL_S": _memory_op_coeffs(acc.name)[1],
         # multi-token-prediction modules, on the stage with the output layer
         "MTP": float(spec.mtp_layers),
         "MTP_MOE": 1.0 if (spec.mtp_layers and spec.mtp_layer_kind() == "moe") else 0.0,
@@ -263,7 +315,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                                    modules, loss, offload, sac_attn, scaling)
     tokens = float(seq_len * global_batch)
     # one checkpoint formula (memory.checkpoint_bytes: Muon keeps AdamW state on embeddings/head)
-    ckpt = memory.checkpoint_bytes(spec, optimizer, weight_bytes=sp["weight_bytes"]).total_bytes
+    ckpt = _checkpoint_total(spec, optimizer, sp["weight_bytes"])
     flops = _flop_conventions(spec, seq_len, tokens)
     extra = (0.0, 0.0)
     if hook is not None:  # issue 20: encoders, projectors and cross-attention
@@ -331,7 +383,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
         stack = sc.stack
     else:
         stack = check_stack_keyword(sc, stack)
-    stack_params(stack, params)  # validate overrides before they become a cache key
+    _check_stack_params(stack, params)  # validate overrides before they become a cache key
     tr = sc.training
     if hook is _HOOK_OF_SCENARIO:   # issue 20: a multimodal model's encoders (None for text)
         hook = None

@@ -364,7 +364,25 @@ def _warn_refused_microbatches(sc: Scenario, stack: str, sched: int, pp: int, vp
                   ScheduleSupportWarning, stacklevel=user_stacklevel())
 
 
-def _estimate_from(out, ctx: _Context, accelerator: str = "") -> Estimate:
+def _tokens_per_s_per_gpu(sc: Scenario, params: dict[str, float] | None = None) -> float:
+    """``estimate(sc, params=params).tokens_per_s_per_gpu`` [tokens/s per GPU], the same bits
+    (the same context, kernel call, step checks and arithmetic as :func:`_estimate_from`),
+    without building the :class:`Estimate` (its breakdown frame) or re-emitting the plan's
+    schedule warnings: what a stack-factor fit reads at each of the thousands of factor values
+    it tries (:func:`infra_lab.validation.calibrate_current`). ``sc``: a text-model training
+    Scenario with its plan (as :func:`estimate` takes); a multimodal one or a ``data_mix`` is
+    priced as :func:`estimate` prices it (neither changes this rate)."""
+    sc = _training_scenario(sc, "il.estimate")
+    plan = _plan_of(sc)
+    ctx = _context(sc, (plan[0],), (plan[7],), (plan[3],), None, params, _HOOK_OF_SCENARIO)
+    out = _evaluate_plan(sc, ctx)[0]
+    inv = 1.0 / _checked_step(out, ctx)
+    return rate_numerators(ctx)[0] * inv / ctx.world
+
+
+def _checked_step(out, ctx: _Context) -> float:
+    """The step time of a kernel output row [s], refused where it is not runnable, not finite
+    and positive, or faster than the dense peak allows (the checks of :func:`_estimate_from`)."""
     step = float(out[kt.O_STEP])
     if step == math.inf:
         raise ValidationError(
@@ -380,6 +398,11 @@ def _estimate_from(out, ctx: _Context, accelerator: str = "") -> Estimate:
             f"dense peak: the stack factors (framework_time_scale = {ctx.sp['framework_time_scale']:g}, "
             f"memory_time_scale = {ctx.sp['memory_time_scale']:g}) make it faster than the hardware; "
             "allowed: factors that keep every kernel at or below its measured rate (see stacks.ranges)")
+    return step
+
+
+def _estimate_from(out, ctx: _Context, accelerator: str = "") -> Estimate:
+    step = _checked_step(out, ctx)
     # the rates as il.search's frame derives them (_kernels.training.gather_columns: each
     # numerator times 1/step), so a search row and this estimate carry the same bits
     per_tokens, per_mfu, per_tflops = rate_numerators(ctx)

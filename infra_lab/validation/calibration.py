@@ -115,22 +115,35 @@ def calibrate_current(exclude_sources: str | Iterable[str] | None = None, *,
     return _calibrate_current(_excluded_sources(exclude_sources), nodes=_check_nodes(nodes))
 
 
+def _without_sources(runs: list, exclude: frozenset[str]) -> list:
+    """``runs`` ((id, ...) tuples, in their order) without those of the ``exclude`` sources."""
+    return [x for x in runs if source_of(x[0]) not in exclude]
+
+
 def _calibrate_current(exclude: frozenset[str] = frozenset(), families=FAMILIES,
-                       memo: dict | None = None, nodes: str | None = None) -> dict[str, dict[str, float]]:
+                       memo: dict | None = None, nodes: str | None = None,
+                       fit_runs: dict | None = None) -> dict[str, dict[str, float]]:
     """The body of :func:`calibrate_current` for the checked ``exclude`` set and ``nodes``,
     fitting only ``families``. ``memo`` (a dict kept by the caller across calls): predicted
     tokens/s/GPU by (run id, framework_time_scale, memory_time_scale), so that repeated fits on
-    overlapping run sets evaluate each point once; the fit is the same with or without it."""
-    from ..training import estimate
+    overlapping run sets evaluate each point once; the fit is the same with or without it.
+    ``fit_runs``: :func:`_family_fit_runs` of every source at these ``nodes``, computed once by a
+    caller that fits many times (the leave-one-source-out check): the ``exclude`` sources' runs
+    are dropped from it, the same list :func:`_family_fit_runs` builds without them (it skips
+    those runs before reading anything else), without rebuilding each run's scenario."""
+    from ..training.step import _tokens_per_s_per_gpu
 
-    train = _family_fit_runs(exclude, nodes)
+    if fit_runs is None:
+        train = _family_fit_runs(exclude, nodes)
+    else:
+        train = {f: _without_sources(fit_runs.get(f, []), exclude) for f in FAMILIES}
     memo = {} if memo is None else memo
 
     def predicted(rid: str, sc, fw: float, ms: float) -> float:
         key = (rid, fw, ms)
         if key not in memo:
             p = {"framework_time_scale": fw, "memory_time_scale": ms}
-            memo[key] = estimate(sc, params=p).tokens_per_s_per_gpu
+            memo[key] = _tokens_per_s_per_gpu(sc, p)   # estimate(sc, params=p)'s, without its frame
         return memo[key]
 
     out = {}
@@ -241,13 +254,13 @@ def _ep_overlap_search(runs, step: float = 0.01, base: dict | None = None) -> tu
     the overlap in 0..1 with the least loss on a 0.05 grid, refined to ``step`` around it, with
     the stack overrides ``base`` (e.g. refitted time scales) under it; (value, |step-time error|
     of each run at it [%])."""
-    from ..training import estimate
+    from ..training.step import _tokens_per_s_per_gpu
 
     base = base or {}
 
     def errs(x: float) -> list[float]:
         p = {**base, "ep_comm_overlap": x}
-        return [float(np.log(meas / estimate(sc, params=p).tokens_per_s_per_gpu)) for _, sc, meas in runs]
+        return [float(np.log(meas / _tokens_per_s_per_gpu(sc, p))) for _, sc, meas in runs]
 
     def loss(x: float) -> float:
         return _fit_loss(np.abs(errs(x)))

@@ -20,6 +20,7 @@ from .calibration import (
     _ep_overlap_runs,
     _ep_overlap_search,
     _family_fit_runs,
+    _without_sources,
 )
 from .comparison import _current_frame
 from .host_sync import (
@@ -58,10 +59,11 @@ whose runs set one of them is flagged (``fixed_on_source``): its held-out errors
 by whatever those runs taught the constant."""
 
 
-def _constant_sources() -> dict[str, set[str]]:
-    """{constant: the sources of the train runs it is fitted, derived or chosen on}."""
+def _constant_sources(ep_all: list | None = None) -> dict[str, set[str]]:
+    """{constant: the sources of the train runs it is fitted, derived or chosen on}
+    (``ep_all``: :func:`_ep_overlap_runs` when the caller has it; None: built here)."""
     return {
-        "ep_comm_overlap": {source_of(rid) for rid, _, _ in _ep_overlap_runs()},
+        "ep_comm_overlap": {source_of(rid) for rid, _, _ in (_ep_overlap_runs() if ep_all is None else ep_all)},
         "moe_host_sync_slowdown": {source_of(r) for r in MOE_HOST_SYNC_RUNS},
         "tp_async_comm_overlap": {source_of(r) for r in TP_ASYNC_PAIR},
         "eager_memory_factor": {source_of(r) for r in EAGER_PAIR},
@@ -82,31 +84,35 @@ def _host_bound(sc) -> bool:
 
 
 def _held_out_params(source: str, fit_runs: dict, owners: dict[str, set[str]], memo: dict,
-                     needs: frozenset[str] = frozenset(LOSO_REFITTED_CONSTANTS)) -> tuple[dict, list[str]]:
+                     needs: frozenset[str] = frozenset(LOSO_REFITTED_CONSTANTS),
+                     ep_all: list | None = None) -> tuple[dict, list[str]]:
     """({family: stack overrides} refitted without ``source``, [constants set on the source's
     runs that keep their shipped value]). A family absent from the dict keeps its shipped
     factors: the source has no run in its fit or in its refitted constants. Of
     :data:`LOSO_REFITTED_CONSTANTS` only ``needs`` are refitted (those that price one of the
-    source's runs; the others change no prediction of it)."""
+    source's runs; the others change no prediction of it). ``fit_runs``: :func:`_family_fit_runs`
+    of every source; ``ep_all``: :func:`_ep_overlap_runs` of every source (None: built here); the
+    fits drop the source's runs from both rather than rebuild them (the same lists)."""
     held = frozenset({source})
+    ep_all = _ep_overlap_runs() if ep_all is None else ep_all
     fams = [f for f in FAMILIES if any(source_of(rid) == source for rid, _, _ in fit_runs[f])]
     params: dict[str, dict] = {}
     fixed = [c for c in LOSO_FIXED_CONSTANTS if source in owners[c]]
     if fams:
-        refit = _calibrate_current(held, families=fams, memo=memo)
+        refit = _calibrate_current(held, families=fams, memo=memo, fit_runs=fit_runs)
         for f in fams:
             if f in refit:
                 params[f] = {k: refit[f][k] for k in CURRENT_FITTED}
             else:                                 # the source is the family's only train data
                 fixed += list(CURRENT_FITTED)
-    if "ep_comm_overlap" in needs and source in owners["ep_comm_overlap"] and not _ep_overlap_runs(held):
+    if "ep_comm_overlap" in needs and source in owners["ep_comm_overlap"] and not _without_sources(ep_all, held):
         fixed.append("ep_comm_overlap")       # every run it is fitted on is the source's
     if "moe_host_sync_slowdown" in needs and all(source_of(r) == source for r in MOE_HOST_SYNC_RUNS):
         fixed.append("moe_host_sync_slowdown")
     touched = EP_OVERLAP_FAMILY in params or any(source in owners[c] for c in LOSO_REFITTED_CONSTANTS)
     if touched:
         base = dict(params.get(EP_OVERLAP_FAMILY, {}))
-        ep_runs = _ep_overlap_runs(held)
+        ep_runs = _without_sources(ep_all, held)
         if "ep_comm_overlap" in needs and ep_runs:
             base["ep_comm_overlap"], _ = _ep_overlap_search(ep_runs, 0.01, base)
         host_ids = [r for r in MOE_HOST_SYNC_RUNS if source_of(r) != source]
@@ -176,7 +182,8 @@ def leave_one_source_out(sources=None, current: pl.DataFrame | None = None) -> p
     c = cur.filter(pl.col("status") == "compared")
     rows = {r["id"]: r for r in current_runs().iter_rows(named=True)}
     fit_runs = _family_fit_runs()
-    owners = _constant_sources()
+    ep_all = _ep_overlap_runs()
+    owners = _constant_sources(ep_all)
     memo: dict = {}
     out = []
     for src in names:
@@ -185,7 +192,7 @@ def leave_one_source_out(sources=None, current: pl.DataFrame | None = None) -> p
         needs = frozenset(
             k for k, used in (("ep_comm_overlap", _priced_with_ep_overlap), ("moe_host_sync_slowdown", _host_bound))
             if any(used(sc) for sc in scs.values()))
-        params, fixed = _held_out_params(src, fit_runs, owners, memo, needs)
+        params, fixed = _held_out_params(src, fit_runs, owners, memo, needs, ep_all)
         for r in mine.iter_rows(named=True):
             fam = r["family"]
             sc = scs[r["id"]]
