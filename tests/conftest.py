@@ -81,10 +81,11 @@ def pytest_unconfigure(config):
 
 
 def _group(item) -> str | None:
-    mark = item.get_closest_marker("xdist_group")
-    if mark is None:
-        return None
-    return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+    """The item's xdist group as pytest-xdist names it (its ``xdist_group`` marks' names, sorted,
+    joined by "_"); None without one."""
+    names = {str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+             for m in item.iter_markers("xdist_group")}
+    return "_".join(sorted(names)) if names else None
 
 
 def _set_nodeid(item, nodeid: str) -> None:
@@ -114,11 +115,10 @@ def pytest_collection_modifyitems(config, items):
         return
     if getattr(config.option, "loadgroup", False):
         for item in items:
-            marks = item.iter_markers("xdist_group")
-            names = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in marks}
-            if not names:
+            group = _group(item)
+            if group is None:
                 continue
-            suffix = "@" + "_".join(sorted(names))
+            suffix = "@" + group
             if not item.nodeid.endswith(suffix):
                 _set_nodeid(item, item.nodeid + suffix)
             if not item.nodeid.endswith(suffix):
