@@ -11,9 +11,9 @@ Two plan spaces:
 For each: the number of plans; the first ``il.search`` call (tables, collective times per
 (layout, micro-batch) and numba dispatch) and the median of repeated calls (the tables and
 collective times memoised; the working buffers kept between calls when within
-``infra_lab.training.WORK_KEEP_MAX_BYTES``, which the dense space is and the MoE space is
-not); ``il.search(top=None, feasible_only=False)`` (every plan in the returned frame) and the
-default ``il.search`` (top 10 that fit); the search over every pipeline schedule the stack runs
+``infra_lab.training.WORK_KEEP_MAX_BYTES``, which both spaces are); ``il.search(top=None,
+feasible_only=False)`` (every plan in the returned frame) and the default ``il.search`` (top 10
+that fit); the search over every pipeline schedule the stack runs
 (``pp_schedules="all"``, opt-in) with :data:`WIDE_STACK`, whose ZBV adds the vp = 2 plans again
 (H100's Megatron-Core stack runs no zero-bubble schedule, so its "all" is the default space); the numba kernel alone and the frame alone (plan
 order and columns from the kernel's outputs, every plan); the plain-Python reference (``infra_lab._kernels.training_reference``) and ``il.estimate`` on

@@ -806,6 +806,30 @@ def test_search_frames_do_not_depend_on_kept_working_buffers(monkeypatch):
             assert_frame_equal(fut.result(), fresh[k], check_exact=True)
 
 
+def test_search_keeps_the_benchmark_moe_space_buffers(monkeypatch):
+    """The working buffers of a space the size of benchmarks/bench_search.py's DeepSeek-V3 one
+    (2,173,590 plans, 332 MiB) are kept for the next call, whose buffers are the same memory (no
+    fresh pages to fault in); a space past WORK_KEEP_MAX_BYTES gets new ones and keeps nothing.
+    np.empty only: no page is touched."""
+    from infra_lab.training import plan_search
+
+    monkeypatch.setattr(plan_search, "_work_kept", [None, None])
+    n = 2_173_590
+    per_plan = (kt.N_OUT + 4) * 8
+    assert n * per_plan <= plan_search.WORK_KEEP_MAX_BYTES
+    with plan_search._work_buffers(n) as (out, work):
+        first = (out.ctypes.data, work.ctypes.data)
+        assert out.shape == (n, kt.N_OUT) and work.shape == (4, n)
+    with plan_search._work_buffers(n) as (out, work):
+        assert (out.ctypes.data, work.ctypes.data) == first
+    with plan_search._work_buffers(n // 2) as (out, work):          # a smaller space: the same memory
+        assert (out.ctypes.data, work.ctypes.data) == first and out.shape == (n // 2, kt.N_OUT)
+    past = plan_search.WORK_KEEP_MAX_BYTES // per_plan + 1
+    with plan_search._work_buffers(past) as (out, work):
+        assert out.ctypes.data != first[0] and out.shape == (past, kt.N_OUT)
+    assert plan_search._work_kept[0].ctypes.data == first[0]          # the kept pair is unchanged
+
+
 def test_training_calls_refuse_a_serving_scenario():
     sv = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI300X", "nodes": 1},
           "serving": {"engine": "vllm", "tp": 8}}

@@ -637,8 +637,12 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
                     if PP_SCHEDULES[sched] in V_SCHEDULES else tables)
             _evaluate(sc, cons, None if stack is None else ctx.stack, params, heads[a:b], tail, ctx,
                       tabs, out[a * nt: b * nt], sched)
+        # 1F1B / interleaved only (the default search): a head's code is its vp's, which the frame reads
+        # from the gathered vp column instead of looking each row's head up (the same Enum codes)
+        by_vp = all(sched == 0 for _, _, sched in blocks)
         df = _frame(heads, tail, out, ctx, objective, top, feasible_only, work,
-                    recompute_num_layers=sc.training.recompute_num_layers, schedule_codes=codes)
+                    recompute_num_layers=sc.training.recompute_num_layers,
+                    schedule_codes=None if by_vp else codes)
         if df.height == 0:
             why = _why_none(out[:n], sc)
             refused = _n_refused(sc, cons, stack, params, ctx, scheds)
@@ -766,12 +770,19 @@ are the same either way: one eval_head per head, writing its own rows."""
 _RC_ENUM = pl.Enum(list(RECOMPUTE))
 _PPS_ENUM = pl.Enum(list(PP_SCHEDULES))
 
-WORK_KEEP_MAX_BYTES = 128 * 2**20
+WORK_KEEP_MAX_BYTES = 512 * 2**20
 """Largest working memory (step-kernel outputs and sort buffers, 160 bytes a plan) that
-:func:`search` keeps for its next call: 128 MiB, about 840,000 plans. Fresh pages cost about a
-quarter of a search of the GPT-175B space on 1,024 GPUs (87,795 plans when measured, 82,545 since
-the refused interleaved plans are left out; ``benchmarks/bench_search.py``); larger spaces
-allocate theirs per call and keep nothing."""
+:func:`search` keeps for its next call: 512 MiB, about 3.35 million plans, so both spaces of
+``benchmarks/bench_search.py`` keep theirs (GPT-175B on 1,024 GPUs: 82,545 plans, 12.6 MiB;
+DeepSeek-V3 on 2,048 GPUs: 2,173,590 plans, 332 MiB); larger spaces allocate theirs per call and
+keep nothing. The kept pair stays allocated while the process runs (a larger search within the
+limit replaces it). Fresh pages are zeroed by the operating system when first written: on the
+2-core benchmark machine (2026-12-07, a shared VM at load 5.6-5.9, calls alternated with the
+earlier 128 MiB limit in one process) the DeepSeek-V3 search of every plan spent 715 ms of
+system CPU a call on fresh buffers against 284 ms kept (the rest is the returned frame's own
+new columns), 2.03 s -> 1.53 s CPU a call, and the default search (top 10) 0.91 s -> 0.54 s.
+When the limit was introduced (128 MiB), fresh pages were about a quarter of a search of the
+GPT-175B space."""
 _work_lock = threading.Lock()
 _work_kept: list = [None, None]
 
