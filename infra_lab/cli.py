@@ -328,6 +328,19 @@ def parse_size(text: str) -> float:
     return size
 
 
+def _size_at(texts: list[str], i: int) -> float:
+    """The i-th SIZE of ``infra-lab collective``: a unit alone after a number (``1 MiB``, the
+    shell's two words) is refused saying to write them together; it read "size 'MiB': expected
+    bytes", naming only the unit (December 2026)."""
+    t = str(texts[i]).strip()
+    if i > 0 and t.lower() in _SIZE_UNITS and t and re.fullmatch(r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?",
+                                                              str(texts[i - 1]).strip()):
+        both = f"{str(texts[i - 1]).strip()}{t}"
+        raise CliError(f"size {texts[i - 1]!r} {t!r}: the unit is a separate word; write it next to the "
+                       f"number, {both} (each word is a size of its own: 'SIZE [SIZE ...]')")
+    return parse_size(texts[i])
+
+
 _TOKEN_UNITS = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
 
 
@@ -625,7 +638,7 @@ def cmd_collective(a) -> Output:
     import infra_lab as il
 
     hw = _hardware(a)
-    sizes = [parse_size(s) for s in a.size]
+    sizes = [_size_at(a.size, i) for i in range(len(a.size))]
     recs = []
     for s in sizes:
         c = il.collective(a.op, s, hw, a.gpus, a.algorithm, per_node=a.per_node,

@@ -1407,3 +1407,13 @@ def test_deal_unknowns_read_the_purchase_price_range_from_the_data():
     d355 = E.deal_pnl(1e5, accelerator="MI355X", n=200, seed=1,
                       overrides={"capex_usd_per_gpu": 25000.0, "amd_asp_usd_per_gpu": 23000.0})
     assert d355.unknowns[0].startswith("IBM's purchase price for the MI355X (25,000 USD per GPU, held fixed)")
+
+
+def test_per_token_cost_refuses_a_named_price_saying_a_number_is_taken():
+    """per_token_cost('owned', ...) said "expected a sequence of numbers", as if a number were
+    refused; it names what is taken and where the owned / rented price of a part comes from."""
+    for name in ("owned", "rented"):
+        with pytest.raises(ValidationError, match=rf"price_usd_per_gpu_hour = '{name}': expected a number "
+                                                  r"\[USD per GPU-hour\] or an array.*owned_gpu_hour_price"):
+            E.per_token_cost(name, 1000.0)
+    assert E.per_token_cost(E.owned_gpu_hour_price("MI300X"), 1000.0) > 0
