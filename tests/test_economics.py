@@ -1417,3 +1417,19 @@ def test_per_token_cost_refuses_a_named_price_saying_a_number_is_taken():
                                                   r"\[USD per GPU-hour\] or an array.*owned_gpu_hour_price"):
             E.per_token_cost(name, 1000.0)
     assert E.per_token_cost(E.owned_gpu_hour_price("MI300X"), 1000.0) > 0
+
+
+def test_printouts_say_which_capex_usd_per_gpu_they_show():
+    """OwnedCost and ProviderView print capex_usd_per_gpu = the whole capex per GPU (32,169 USD
+    per MI300X), while the override of the same name is the GPU alone (15,000): passing the
+    printed figure back raised the owned cost (51,505 all-in). The printouts say which is which,
+    with the GPU-alone input's value where the result holds its inputs."""
+    c = E.owned_cost_per_gpu_hour("MI300X")
+    gpu_alone = E.parameter("capex_usd_per_gpu", "MI300X")
+    assert c.inputs["capex_usd_per_gpu"] == gpu_alone < c.capex_usd_per_gpu
+    assert E.owned_cost_per_gpu_hour("MI300X", capex_usd_per_gpu=c.capex_usd_per_gpu).capex_usd_per_gpu > c.capex_usd_per_gpu
+    text = str(c)
+    assert f"is the GPU alone: {gpu_alone:,.0f} USD" in text and "whole capex per GPU" in text
+    assert text.splitlines()[-1] == "  (exact values: the attributes)"
+    pv = str(E.provider_view())
+    assert "capex_usd_per_gpu here is the whole capex per GPU" in pv and pv.splitlines()[-1].startswith("  (exact values")

@@ -692,7 +692,9 @@ class ProviderView(Printout):
         exact values are the attributes (the yearly and monthly arrays among them)."""
         from .._repr import readable
 
-        return readable(self, footer="exact values: the attributes; yearly arrays: .cash_flows_usd, .revenue_usd, .cash_cost_usd, .book_profit_usd; .monthly")
+        from .owned import with_capex_note
+
+        return with_capex_note(readable(self, footer="exact values: the attributes; yearly arrays: .cash_flows_usd, .revenue_usd, .cash_cost_usd, .book_profit_usd; .monthly"))
 
     @property
     def operating_years(self) -> float:
