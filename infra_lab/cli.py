@@ -223,8 +223,8 @@ def _unit(name: str) -> str:
     """The unit of a result field, from the package's naming convention."""
     if name.endswith("_bytes"):
         return "B"
-    if "tokens_per_s" in name:
-        return "tokens/s"
+    if "tokens_per_s" in name:   # as the printouts write it (_repr.value_text): a rate per GPU says so
+        return "tokens/s/GPU" if "_per_gpu" in name else "tokens/s per user" if name.endswith("_per_user") else "tokens/s"
     if name.endswith("_s"):
         return "s"
     if "fraction" in name:
@@ -474,7 +474,7 @@ def cmd_estimate(a) -> Output:
         ("scenario", sc.name, ""), ("stack", est.stack, ""),
         ("accelerator", hw.accelerator, ""), ("gpus", est.gpus, ""),
         ("step_time", est.step_time_s, "s"), ("tokens_per_s", est.tokens_per_s, "tokens/s"),
-        ("tokens_per_s_per_gpu", est.tokens_per_s_per_gpu, "tokens/s"),
+        ("tokens_per_s_per_gpu", est.tokens_per_s_per_gpu, _unit("tokens_per_s_per_gpu")),
         ("mfu", est.mfu, "- (of dense BF16 peak)"), ("tflops_per_gpu", est.tflops_per_gpu, "TFLOP/s"),
         ("memory_per_gpu", est.memory_per_gpu_bytes / 1e9, "GB"), ("fits", est.fits, ""),
         ("nic_busy_fraction", est.nic_busy_fraction, "-"),
@@ -681,8 +681,8 @@ def _serving_api():
 SERVE_TOP = 10   # rows of `serve --search` unless --top says otherwise
 SERVE_FIELDS = (  # (field, unit) of il.serve's result, in the order a person reads them
     ("stack", ""), ("gpus", ""), ("output_tokens_per_s", "tokens/s"),
-    ("total_tokens_per_s", "tokens/s"), ("output_tokens_per_s_per_gpu", "tokens/s"),
-    ("ttft_s", "s"), ("tpot_s", "s"), ("tokens_per_s_per_user", "tokens/s"),
+    ("total_tokens_per_s", "tokens/s"), ("output_tokens_per_s_per_gpu", "tokens/s/GPU"),
+    ("ttft_s", "s"), ("tpot_s", "s"), ("tokens_per_s_per_user", "tokens/s per user"),
     ("e2e_latency_s", "s"), ("memory_per_gpu_bytes", "B"), ("fits", ""),
     ("max_concurrency", "requests"), ("kv_limited", ""), ("running_requests", "requests"),
     ("prompt_tokens", "tokens"))
@@ -709,7 +709,7 @@ def serve_record(r) -> dict:
     return out
 
 
-SERVE_BOUNDS = (("max_tpot_s", "s"), ("max_ttft_s", "s"), ("min_tokens_per_s_per_user", "tokens/s"))
+SERVE_BOUNDS = (("max_tpot_s", "s"), ("max_ttft_s", "s"), ("min_tokens_per_s_per_user", "tokens/s per user"))
 """The bounds ``serve --search`` hands to il.serve_search, with their units."""
 
 
