@@ -23,10 +23,18 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ValidationError, short_repr, unknown, unknown_keyword
+from .errors import SHORT_REPR_CHARS, ValidationError, short_repr, unknown, unknown_keyword
 
 REAL = (int, float, np.integer, np.floating)
 """Types accepted as real numbers (bools excluded explicitly: ``isinstance(True, int)``)."""
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` as an error repeats it, or, past :data:`~infra_lab.errors.SHORT_REPR_CHARS`
+    characters, :func:`~infra_lab.errors.short_repr`'s cut form with the type named: a Scenario
+    passed where a number belongs was quoted as its whole printout (December 2026)."""
+    text = repr(value)
+    return text if len(text) <= SHORT_REPR_CHARS else short_repr(value)
 
 
 def is_real(value: Any) -> bool:
@@ -50,7 +58,7 @@ def number(field: str, value: Any, *, lo: float | None = None, hi: float | None 
     """
     value = scalar(value)
     if not is_real(value):
-        raise ValidationError(f"{field} = {value!r}: expected a number"
+        raise ValidationError(f"{field} = {shown(value)}: expected a number"
                               + (f" ({allowed})" if allowed else ""))
     v = float(value)
     ok = math.isfinite(v)
@@ -88,7 +96,7 @@ def integer(field: str, value: Any, *, lo: int = 1, hi: int | None = None) -> in
     value = scalar(value)
     allowed = f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}"
     if not is_real(value):
-        raise ValidationError(f"{field} = {value!r}: expected {allowed}")
+        raise ValidationError(f"{field} = {shown(value)}: expected {allowed}")
     if isinstance(value, (float, np.floating)) and (not math.isfinite(value) or value != int(value)
                                                     or abs(value) > 2**53):   # no exact integer above 2**53
         raise ValidationError(f"{field} = {value!r}: expected {allowed}")
@@ -102,7 +110,7 @@ def boolean(field: str, value: Any) -> bool:
     """A real bool (not a string such as "no", not a number such as 2)."""
     value = scalar(value)
     if not isinstance(value, (bool, np.bool_)):
-        raise ValidationError(f"{field} = {value!r}: expected True or False")
+        raise ValidationError(f"{field} = {shown(value)}: expected True or False")
     return bool(value)
 
 
@@ -123,14 +131,14 @@ def name(field: str, value: Any, kind: str = "name", example: str = "") -> str:
     refused here instead of failing as unhashable keys deeper down."""
     if not isinstance(value, str) or not value.strip():
         eg = f", e.g. {example!r}" if example else ""
-        raise ValidationError(f"{field} = {value!r}: expected {kind} (a non-empty string){eg}")
+        raise ValidationError(f"{field} = {shown(value)}: expected {kind} (a non-empty string){eg}")
     return value
 
 
 def mapping(field: str, value: Any, what: str = "name -> number") -> dict:
     """A dict (any Mapping) given where a table of keyword values is expected."""
     if not isinstance(value, Mapping):
-        raise ValidationError(f"{field} = {value!r}: expected a dict of {what}")
+        raise ValidationError(f"{field} = {shown(value)}: expected a dict of {what}")
     return dict(value)
 
 
@@ -189,7 +197,7 @@ def keywords(where: str, given: Mapping[str, Any], allowed: Iterable[str], *,
 def path(field: str, value: Any) -> os.PathLike | str:
     """A filesystem path (str or os.PathLike; not bytes, not None)."""
     if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
-        raise ValidationError(f"{field} = {value!r}: expected a path (str or pathlib.Path)")
+        raise ValidationError(f"{field} = {shown(value)}: expected a path (str or pathlib.Path)")
     return value
 
 

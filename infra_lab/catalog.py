@@ -71,7 +71,10 @@ committed under data/ (e.g. data/measurements/device/, written by tools/device/)
 
 def is_source(u: str) -> bool:
     """True for a web address, or for ``repo:data/<path>`` naming an existing file of the data
-    folder (the raw output of a measurement the project made itself)."""
+    folder (the raw output of a measurement the project made itself); anything but a string is
+    not a source (None, a number: an empty or mistyped cell)."""
+    if not isinstance(u, str):
+        return False
     u = u.strip()
     if u.startswith(("http://", "https://")):
         return True
@@ -606,6 +609,9 @@ def published_claims():
 
 def published_claim(claim: str) -> float:
     """The value of one published claim, in its row's ``unit`` (see :func:`published_claims`)."""
+    if not isinstance(claim, str):
+        # None failed as polars' "TypeError: 'None' is not an instance of 'str'", a list as a ComputeError
+        raise unknown("published claim", claim, published_claims()["claim"].to_list())
     t = published_claims()
     hit = t.filter(t["claim"] == claim)
     if hit.height == 0:

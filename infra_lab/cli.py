@@ -223,8 +223,8 @@ def _unit(name: str) -> str:
     """The unit of a result field, from the package's naming convention."""
     if name.endswith("_bytes"):
         return "B"
-    if "tokens_per_s" in name:
-        return "tokens/s"
+    if "tokens_per_s" in name:   # as the printouts write it (_repr.value_text): a rate per GPU says so
+        return "tokens/s/GPU" if "_per_gpu" in name else "tokens/s per user" if name.endswith("_per_user") else "tokens/s"
     if name.endswith("_s"):
         return "s"
     if "fraction" in name:
@@ -326,6 +326,19 @@ def parse_size(text: str) -> float:
         raise CliError(f"size {text!r} = {size:,.6g} bytes: expected a whole number of bytes "
                        f"(nccl-tests' sizes are byte counts), e.g. {math.ceil(size):,.0f} or 1GiB")
     return size
+
+
+def _size_at(texts: list[str], i: int) -> float:
+    """The i-th SIZE of ``infra-lab collective``: a unit alone after a number (``1 MiB``, the
+    shell's two words) is refused saying to write them together; it read "size 'MiB': expected
+    bytes", naming only the unit (December 2026)."""
+    t = str(texts[i]).strip()
+    if i > 0 and t.lower() in _SIZE_UNITS and t and re.fullmatch(r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?",
+                                                              str(texts[i - 1]).strip()):
+        both = f"{str(texts[i - 1]).strip()}{t}"
+        raise CliError(f"size {texts[i - 1]!r} {t!r}: the unit is a separate word; write it next to the "
+                       f"number, {both} (each word is a size of its own: 'SIZE [SIZE ...]')")
+    return parse_size(texts[i])
 
 
 _TOKEN_UNITS = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
@@ -461,7 +474,7 @@ def cmd_estimate(a) -> Output:
         ("scenario", sc.name, ""), ("stack", est.stack, ""),
         ("accelerator", hw.accelerator, ""), ("gpus", est.gpus, ""),
         ("step_time", est.step_time_s, "s"), ("tokens_per_s", est.tokens_per_s, "tokens/s"),
-        ("tokens_per_s_per_gpu", est.tokens_per_s_per_gpu, "tokens/s"),
+        ("tokens_per_s_per_gpu", est.tokens_per_s_per_gpu, _unit("tokens_per_s_per_gpu")),
         ("mfu", est.mfu, "- (of dense BF16 peak)"), ("tflops_per_gpu", est.tflops_per_gpu, "TFLOP/s"),
         ("memory_per_gpu", est.memory_per_gpu_bytes / 1e9, "GB"), ("fits", est.fits, ""),
         ("nic_busy_fraction", est.nic_busy_fraction, "-"),
@@ -625,7 +638,7 @@ def cmd_collective(a) -> Output:
     import infra_lab as il
 
     hw = _hardware(a)
-    sizes = [parse_size(s) for s in a.size]
+    sizes = [_size_at(a.size, i) for i in range(len(a.size))]
     recs = []
     for s in sizes:
         c = il.collective(a.op, s, hw, a.gpus, a.algorithm, per_node=a.per_node,
@@ -668,8 +681,8 @@ def _serving_api():
 SERVE_TOP = 10   # rows of `serve --search` unless --top says otherwise
 SERVE_FIELDS = (  # (field, unit) of il.serve's result, in the order a person reads them
     ("stack", ""), ("gpus", ""), ("output_tokens_per_s", "tokens/s"),
-    ("total_tokens_per_s", "tokens/s"), ("output_tokens_per_s_per_gpu", "tokens/s"),
-    ("ttft_s", "s"), ("tpot_s", "s"), ("tokens_per_s_per_user", "tokens/s"),
+    ("total_tokens_per_s", "tokens/s"), ("output_tokens_per_s_per_gpu", "tokens/s/GPU"),
+    ("ttft_s", "s"), ("tpot_s", "s"), ("tokens_per_s_per_user", "tokens/s per user"),
     ("e2e_latency_s", "s"), ("memory_per_gpu_bytes", "B"), ("fits", ""),
     ("max_concurrency", "requests"), ("kv_limited", ""), ("running_requests", "requests"),
     ("prompt_tokens", "tokens"))
@@ -696,7 +709,7 @@ def serve_record(r) -> dict:
     return out
 
 
-SERVE_BOUNDS = (("max_tpot_s", "s"), ("max_ttft_s", "s"), ("min_tokens_per_s_per_user", "tokens/s"))
+SERVE_BOUNDS = (("max_tpot_s", "s"), ("max_ttft_s", "s"), ("min_tokens_per_s_per_user", "tokens/s per user"))
 """The bounds ``serve --search`` hands to il.serve_search, with their units."""
 
 

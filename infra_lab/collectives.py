@@ -597,7 +597,7 @@ def _size(size_bytes) -> float:
         # a size with its unit ("8 GB") is the CLI's SIZE; in Python the unit is a multiplier
         hint = (" (a size with a unit is read by the CLI only; here give the bytes as a number, e.g. "
                 "8e9 or 8 * il.units.GB, 1 * il.units.GiB)") if isinstance(size_bytes, str) else ""
-        raise ValidationError(f"size_bytes = {size_bytes!r}: expected a number of bytes >= 0{hint}")
+        raise ValidationError(f"size_bytes = {V.shown(size_bytes)}: expected a number of bytes >= 0{hint}")
     size = float(size_bytes) + 0.0   # + 0.0: -0.0 bytes is 0 bytes (a result never reports -0.0)
     if not math.isfinite(size) or size < 0:
         raise ValidationError(f"size_bytes = {size_bytes!r}: expected a finite number of bytes >= 0")

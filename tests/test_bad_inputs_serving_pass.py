@@ -100,7 +100,7 @@ def test_cli_serve_search_bounds_are_named_as_options(capsys):
     from infra_lab import cli
 
     for opt, val, unit in (("--max-ttft-s", "0", "s"), ("--max-tpot-s", "nan", "s"),
-                           ("--min-tokens-per-s-per-user", "-3", "tokens/s")):
+                           ("--min-tokens-per-s-per-user", "-3", "tokens/s per user")):
         assert cli.main(["serve", SERVE, "--search", opt, val]) == 1
         err = capsys.readouterr().err
         assert f"error: {opt} {val}: expected a finite number > 0 [{unit}]" in err and "None" not in err, err

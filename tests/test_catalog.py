@@ -377,3 +377,14 @@ def test_a_hardware_table_suggests_through_the_aliases_too():
     d["hardware"]["nic"] = "CX7-400"
     with pytest.raises(UnknownNameError, match=r"'CX7-400' in hardware\.nic\. Did you mean 'ConnectX-7-NDR'"):
         il.Scenario.from_dict(d)
+
+
+def test_published_claim_and_is_source_take_a_wrong_type_without_crashing():
+    """catalog.published_claim(None) failed with polars' TypeError and a list with a ComputeError;
+    catalog.is_source(None) with AttributeError ('NoneType' ... 'strip'). An unknown-name error
+    with the valid claims, and False (not a source)."""
+    for bad in (None, [1, 2], 3):
+        with pytest.raises(UnknownNameError, match=r"unknown published claim .* Valid: amd-zaya1-cluster-maf"):
+            catalog.published_claim(bad)
+    assert catalog.published_claim("amd-zaya1-cluster-maf") > 0
+    assert not any(catalog.is_source(v) for v in (None, 3, float("nan"), ["https://x"]))

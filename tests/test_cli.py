@@ -207,6 +207,17 @@ def test_collective_refuses_a_fraction_of_a_byte(capsys, size, whole):
     assert cli.parse_size("1.5KB") == 1500 and cli.parse_size("1.25KiB") == 1280
 
 
+def test_collective_size_with_its_unit_as_a_separate_word(capsys):
+    """`infra-lab collective all_reduce 1 MiB` (a space between number and unit, two shell words)
+    was refused as "size 'MiB': expected bytes", naming only the unit; it is refused saying to
+    write the unit next to the number. Two sizes stay two sizes."""
+    rc, _, err = main(capsys, "collective", "all_reduce", "1", "MiB", "--accelerator", "MI300X", "--gpus", "8")
+    assert rc == 1 and "size '1' 'MiB'" in err and "write it next to the number, 1MiB" in err
+    rc, out, _ = main(capsys, "collective", "all_reduce", "1", "1MiB", "--accelerator", "MI300X", "--gpus", "8",
+                      "--format", "json")
+    assert rc == 0 and [r["size_bytes"] for r in json.loads(out)] == [1, 2**20]
+
+
 # --------------------------------------------------------------------------- validate
 
 

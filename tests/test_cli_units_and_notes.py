@@ -245,3 +245,20 @@ def test_estimate_json_says_which_part_and_plan_it_priced(capsys):
     assert rec["plan"] == cli._plan_text(sc) and "dp=1024" in rec["plan"] and "micro_batch=2" in rec["plan"]
     rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x")
     assert cli._plan_text(il.load_scenario("zaya1-ibm-mi300x")) in out
+
+
+def test_per_gpu_and_per_user_rates_carry_their_unit_in_the_tables(capsys):
+    """`infra-lab estimate` and `infra-lab serve` printed tokens_per_s_per_gpu,
+    output_tokens_per_s_per_gpu and tokens_per_s_per_user in "tokens/s", the unit of the whole
+    job's rate beside them; the tables now write the units the printouts write
+    (tokens/s/GPU, tokens/s per user)."""
+    rc, out, _ = main(capsys, "estimate", "zaya1-ibm-mi300x")
+    rows = _rows(out)
+    assert rc == 0 and rows["tokens_per_s"].endswith(" tokens/s") and rows["tokens_per_s_per_gpu"].endswith(" tokens/s/GPU")
+    rc, out, _ = main(capsys, "serve", "maia-class-serving-mi300x")
+    rows = _rows(out)
+    assert rc == 0 and rows["output_tokens_per_s"].endswith(" tokens/s")
+    assert rows["output_tokens_per_s_per_gpu"].endswith(" tokens/s/GPU")
+    assert rows["total_tokens_per_s_per_gpu"].endswith(" tokens/s/GPU")
+    assert rows["tokens_per_s_per_user"].endswith(" tokens/s per user")
+    assert cli._unit("tokens_per_s_per_gpu") == "tokens/s/GPU" and cli._unit("tokens_per_s") == "tokens/s"

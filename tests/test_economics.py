@@ -1407,3 +1407,29 @@ def test_deal_unknowns_read_the_purchase_price_range_from_the_data():
     d355 = E.deal_pnl(1e5, accelerator="MI355X", n=200, seed=1,
                       overrides={"capex_usd_per_gpu": 25000.0, "amd_asp_usd_per_gpu": 23000.0})
     assert d355.unknowns[0].startswith("IBM's purchase price for the MI355X (25,000 USD per GPU, held fixed)")
+
+
+def test_per_token_cost_refuses_a_named_price_saying_a_number_is_taken():
+    """per_token_cost('owned', ...) said "expected a sequence of numbers", as if a number were
+    refused; it names what is taken and where the owned / rented price of a part comes from."""
+    for name in ("owned", "rented"):
+        with pytest.raises(ValidationError, match=rf"price_usd_per_gpu_hour = '{name}': expected a number "
+                                                  r"\[USD per GPU-hour\] or an array.*owned_gpu_hour_price"):
+            E.per_token_cost(name, 1000.0)
+    assert E.per_token_cost(E.owned_gpu_hour_price("MI300X"), 1000.0) > 0
+
+
+def test_printouts_say_which_capex_usd_per_gpu_they_show():
+    """OwnedCost and ProviderView print capex_usd_per_gpu = the whole capex per GPU (32,169 USD
+    per MI300X), while the override of the same name is the GPU alone (15,000): passing the
+    printed figure back raised the owned cost (51,505 all-in). The printouts say which is which,
+    with the GPU-alone input's value where the result holds its inputs."""
+    c = E.owned_cost_per_gpu_hour("MI300X")
+    gpu_alone = E.parameter("capex_usd_per_gpu", "MI300X")
+    assert c.inputs["capex_usd_per_gpu"] == gpu_alone < c.capex_usd_per_gpu
+    assert E.owned_cost_per_gpu_hour("MI300X", capex_usd_per_gpu=c.capex_usd_per_gpu).capex_usd_per_gpu > c.capex_usd_per_gpu
+    text = str(c)
+    assert f"is the GPU alone: {gpu_alone:,.0f} USD" in text and "whole capex per GPU" in text
+    assert text.splitlines()[-1] == "  (exact values: the attributes)"
+    pv = str(E.provider_view())
+    assert "capex_usd_per_gpu here is the whole capex per GPU" in pv and pv.splitlines()[-1].startswith("  (exact values")

@@ -582,3 +582,14 @@ def test_checkpoint_of_a_multimodal_scenario_is_the_estimate_s(encoder, optimize
     assert extra >= enc * 2.0 if encoder == "frozen" else extra >= enc * (2.0 + 8.0)
     plan = il.reliability.plan_run(sc, 100.0)
     assert plan.checkpoint.total_bytes == pytest.approx(c.total_bytes, rel=1e-12)
+
+
+def test_training_hook_of_a_serving_scenario_and_a_numpy_scale():
+    """training_hook of a multimodal SERVING scenario failed with AttributeError ('NoneType'
+    object has no attribute 'data_mix'), and encoder_scale=np.float32(0.5) was refused as not a
+    number: a ValidationError naming the missing table, and the numpy scalar taken."""
+    with pytest.raises(ValidationError, match=r"'maia-class-serving-mi300x' has no \[training\] table"):
+        mm.training_hook("maia-class-serving-mi300x")
+    sc = _sc()
+    assert mm.training_hook(sc, encoder_scale=np.float32(0.5)) == mm.training_hook(sc, encoder_scale=0.5)
+    assert mm.training_hook(sc, encoder_scale=np.int64(1)) == mm.training_hook(sc)

@@ -637,6 +637,24 @@ def test_rack_scale_clusters_scale_to_the_explorer_sizes(accelerator):
     assert R.scale_hardware(hw, 1152).domain_gpus == 72        # whole racks stay whole
 
 
+def test_scale_scenario_takes_a_scenario_as_every_call_does(tmp_path):
+    """scale_scenario refused a shipped name, a dict or a file ("expected a Scenario", quoting a
+    dict's whole printout) where il.estimate and the reliability calls take them; and a serving
+    scenario failed with AttributeError ('NoneType' ... 'global_batch'). Now the same coercion as
+    every call (scenario.as_scenario) and a ValidationError naming the missing table."""
+    want = R.scale_scenario(SC, 2048)
+    path = tmp_path / "z.toml"
+    path.write_text(SC.to_toml())
+    for as_given in ("zaya1-ibm-mi300x", SC.to_dict(), path, str(path)):
+        assert R.scale_scenario(as_given, 2048) == want
+    with pytest.raises(ValidationError, match=r"scenario = 3: expected a Scenario, a dict"):
+        R.scale_scenario(3, 2048)
+    with pytest.raises(ValidationError, match=r"'maia-class-serving-mi300x' has no \[training\] table"):
+        R.scale_scenario("maia-class-serving-mi300x", 16)
+    with pytest.raises(ValidationError, match=r"no \[training\] table"):   # goodput_bands scales through it
+        R.goodput_bands("maia-class-serving-mi300x", [16], 95.0)
+
+
 def test_scaling_helpers():
     s = R.scale_scenario(SC, 16384)
     assert (s.hardware.nodes, s.parallelism.dp) == (2048, 16384)

@@ -2024,3 +2024,18 @@ def test_a_split_that_misses_the_gpus_says_the_dp_that_fits():
         il.Scenario.from_dict(d)
     d["serving"].update(tp=8, dp=2)
     assert il.Scenario.from_dict(d).serving.gpus == 16
+
+
+def test_tpot_defined_and_calibrate_refuse_a_wrong_type_by_name():
+    """serving.tpot_defined(scenario) failed with "TypeError: '>' not supported" and
+    serving.calibrate(scenario) with "'Scenario' object is not iterable" (a single name was
+    iterated letter by letter): each is a ValidationError naming the argument."""
+    ss = il.load_scenario("maia-class-serving-mi300x")
+    with pytest.raises(ValidationError, match=r"^output_tokens = Scenario\(.*\(a Scenario\): expected a number"):
+        serving.tpot_defined(ss)
+    assert serving.tpot_defined(np.int64(2)) and not serving.tpot_defined(1)
+    for bad in (ss, "gemm_time_scale", 3):
+        with pytest.raises(ValidationError, match=r"^parameters = .*: expected a list of calibrated serving parameter names"):
+            serving.calibrate(bad)
+    with pytest.raises(ValidationError, match=r"^parameters: 3 is not a name; allowed: gemm_time_scale"):
+        serving.calibrate([3])

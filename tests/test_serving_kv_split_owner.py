@@ -51,3 +51,19 @@ def test_kv_share_per_gpu_is_vllm_s_rule():
     with pytest.raises(ValidationError, match=r"tp = 6: .*neither divides the 8 KV heads"):
         memory.kv_share_per_gpu(m, 6)          # no engine runs it: max(1, 8 // 6) would be a guess
     assert memory.kv_share_per_gpu(il.models.get("deepseek-v3"), 8) == 1.0   # MLA: the latent whole
+
+
+def test_kv_share_per_gpu_takes_a_preset_name_a_scenario_and_a_model_table():
+    """memory.kv_share_per_gpu('llama3-70b', 2) failed with AttributeError ('str' object has no
+    attribute 'attention') although its signature takes a preset name, a Scenario or a [model]
+    table; each gives the ModelSpec's share, and check_tp names the field for each."""
+    from infra_lab.memory.inference import check_tp
+
+    m = il.models.get("llama3-70b")
+    for given in ("llama3-70b", {"preset": "llama3-70b"}):
+        assert [il.memory.kv_share_per_gpu(given, t) for t in (1, 2, 8, 16)] == \
+            [il.memory.kv_share_per_gpu(m, t) for t in (1, 2, 8, 16)] == [1.0, 0.5, 0.125, 0.125]
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    assert il.memory.kv_share_per_gpu(sc, 2) == il.memory.kv_share_per_gpu(sc.model_spec, 2)
+    with pytest.raises(ValidationError, match=r"^tp = 3: .*64 attention heads of llama3-70b"):
+        check_tp("llama3-70b", 3)

@@ -237,7 +237,8 @@ def test_per_step_calls_times_time_are_the_raw_terms(case):
 def test_per_step_is_per_micro_batch_times_micro_batches_times_layers(case):
     """Every per-layer row: calls_per_step = calls_per_micro_batch x micro-batches; where every
     layer of the pace stage issues the row's count (a dense model, no partial recompute),
-    calls_per_micro_batch = calls x layers. Pipeline rows have no count (the schedule's)."""
+    calls_per_micro_batch = calls x layers. Pipeline rows have a count per step only (the
+    schedule's critical path is not linear in the micro-batches)."""
     name, sc, rows, _, _ = case
     _, row, m, _ = _raw_and_stage(sc)
     per_layer = rows.filter(pl.col("calls_per").str.ends_with("layer and micro-batch"))
@@ -249,7 +250,7 @@ def test_per_step_is_per_micro_batch_times_micro_batches_times_layers(case):
         for r in per_layer.filter(pl.col("dimension").is_in(["tp", "cp"])).iter_rows(named=True):
             assert r["calls_per_micro_batch"] == pytest.approx(r["calls"] * row[kt.L_ND], rel=1e-12), r
     pp_rows = rows.filter(dimension="pp")
-    assert pp_rows["calls_per_step"].null_count() == pp_rows.height
+    assert pp_rows["calls_per_step"].null_count() == 0
     assert pp_rows["calls_per_micro_batch"].null_count() == pp_rows.height
     for r in rows.filter(calls_per="step").iter_rows(named=True):
         assert r["calls_per_step"] == r["calls"] and r["calls_per_micro_batch"] is None, r
@@ -341,3 +342,102 @@ def test_cp_exposed_allgather_raw_equals_exposed_truthfully():
     assert raw > exposed > 0
     ring = il.training.collectives(_sc("cp_allgather")).filter(dimension="cp", op="send_recv")
     assert ring["calls"][0] == _sc("cp_allgather").parallelism.cp
+
+
+def _pp_calls(rows, crosses=None, ring=None):
+    """calls_per_step of the pipeline rows, of one boundary kind and ring / stage boundaries."""
+    f = rows.filter(dimension="pp")
+    if crosses is not None:
+        f = f.filter(crosses_scale_up=crosses)
+    if ring is not None:
+        f = f.filter(pl.col("what").str.contains("ring boundary") == ring)
+    return f["calls_per_step"].sum()
+
+
+def test_pipeline_calls_times_il_collective_are_the_steps_raw_p2p(case):
+    """Σ calls_per_step x il.collective's send/recv time of the pipeline rows is the estimate's
+    pp_p2p with pp_p2p_overlap at 0 (an il.estimate call of its own, not the table's code);
+    no pipeline rows without a pipeline."""
+    name, sc, rows, dims, est = case
+    pp_rows = rows.filter(dimension="pp")
+    assert (pp_rows.height > 0) == (sc.parallelism.pp > 1), name
+    tot = sum(r["calls_per_step"] * il.collective("send_recv", r["bytes_per_call"], sc.hardware, 2,
+                                                  per_node=r["ranks_per_domain"]).time_s
+              for r in pp_rows.iter_rows(named=True))
+    raw = dict(il.estimate(sc, params={"pp_p2p_overlap": 0.0}).breakdown.iter_rows())["pp_p2p"]
+    assert tot == pytest.approx(raw, rel=1e-9, abs=1e-15), name
+    assert raw == pytest.approx(dims.filter(component="pp_p2p")["raw_s_per_step"][0], rel=1e-12, abs=1e-15)
+
+
+# 16 GPUs in two domains of 8: 4 stages of 4 ranks; boundaries 0 and 2 within a domain, 1 across
+MIXED = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
+         "training": {"seq_len": 4096, "global_batch": 16, "micro_batch": 1},
+         "parallelism": {"tp": 4, "pp": 4}}
+
+
+def _mixed(stack=None, **par):
+    tr = {**MIXED["training"], **({"stack": stack} if stack else {})}
+    return il.Scenario.from_dict({**MIXED, "training": tr, "parallelism": {**MIXED["parallelism"], **par}})
+
+
+def test_pipeline_counts_worked_by_hand():
+    """The transfers a step waits for, from the schedules' derivations in the kernel's
+    docstrings, counted here by hand (m micro-batches per step):
+
+    * plain 1F1B, pp = 2 (the dense case, m = 16): m + 1 = 17;
+    * plain 1F1B over the mixed placement (pp 4, m 16): the longest path is rank 1's (and rank
+      2's): boundary 0 m - 1 times, boundary 1 m times, boundary 2 four times, so m + 3 = 19
+      within a domain and m = 16 across (2m + 2pp - 5 in all);
+    * Megatron-Core's interleaved schedule with p2p overlap (the interleaved case, pp 4, vp 2,
+      m 16, every boundary across): vp·m + vp·pp - 3 = 37, priced at the slowest boundary: the
+      ring row's, the stage boundaries' row none;
+    * Megatron-LM 2022's interleaved schedule (two transfers per chunk slot, pp_p2p_time) over
+      the mixed placement with its ring across: 2·(vp·m + pp - 1) = 2·(32 + 3) = 70 on the ring
+      row, half hidden in the breakdown at pp_p2p_overlap 0.5 (the count does not move);
+    * torchtitan's ZBV (two per chunk slot, V: no ring) over the mixed placement: 70 transfers
+      at the slowest rank's mean of its two boundaries (rank 1: one within, one across), so
+      35 at each kind."""
+    assert _pp_calls(il.training.collectives(_sc("dense"))) == pytest.approx(17.0, rel=1e-12)
+    rows = il.training.collectives(_mixed())
+    assert _pp_calls(rows, crosses=False) == pytest.approx(19.0, rel=1e-12)
+    assert _pp_calls(rows, crosses=True) == pytest.approx(16.0, rel=1e-12)
+    rows = il.training.collectives(_sc("interleaved"))
+    assert _pp_calls(rows, ring=True) == pytest.approx(37.0, rel=1e-12)
+    assert _pp_calls(rows, ring=False) == 0.0
+    sc = _mixed("megatron-lm-2022-cuda", vp=2)
+    half = {"pp_p2p_overlap": 0.5}     # the stack's is 0 (blocking calls): half hidden, the count unchanged
+    rows = il.training.collectives(sc, params=half)
+    assert rows.filter(dimension="pp").height == 3
+    assert _pp_calls(rows, ring=True) == pytest.approx(70.0, rel=1e-12)
+    assert _pp_calls(rows, ring=False) == 0.0
+    ring = rows.filter(pl.col("what").str.contains("ring boundary"))
+    exposed = dict(il.estimate(sc, params=half).breakdown.iter_rows())["pp_p2p"]
+    assert exposed == pytest.approx(0.5 * 70.0 * ring["time_per_call_s"][0], rel=1e-9)
+    rows = il.training.collectives(_mixed("torchtitan-cuda", vp=2, pp_schedule="zbv"))
+    assert rows.filter(pl.col("what").str.contains("ring boundary")).height == 0
+    assert _pp_calls(rows, crosses=False) == pytest.approx(35.0, rel=1e-12)
+    assert _pp_calls(rows, crosses=True) == pytest.approx(35.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("routing", ["learned", "balanced"])
+def test_ep_load_imbalance_is_the_busiest_rank_factor_the_step_charges(routing):
+    """The MoE case's EP rows carry il.compute.moe_load_imbalance for the tokens each rank routes
+    per micro-batch (seq_len / cp x micro_batch / tp = 1,024 of Mixtral's 8 experts, top-2, over
+    ep 8; the stack's moe_popularity_cv under learned routing, 0 when balanced), and every other
+    row 1; the larger EP row's calls_per_step x il.collective's all-to-all time x that factor is
+    the estimate's ep_comm (no EP overlap in this plan)."""
+    base = CASES["moe"]
+    sc = il.Scenario.from_dict({**base, "training": {**base["training"], "moe_routing": routing}})
+    rows = il.training.collectives(sc)
+    est = il.estimate(sc)
+    cv = il.stacks.params(est.stack)["moe_popularity_cv"] if routing == "learned" else 0.0
+    want = il.compute.moe_load_imbalance(1024, 8, 2, 8, popularity_cv=cv)
+    ep_rows = rows.filter(dimension="ep")
+    assert ep_rows.height == 2
+    assert ep_rows["load_imbalance"].to_list() == pytest.approx([want, want], rel=1e-12)
+    assert want > 1.0
+    assert rows.filter(pl.col("dimension") != "ep")["load_imbalance"].to_list() == [1.0] * (rows.height - 2)
+    t = [r["calls_per_step"] * r["load_imbalance"]
+         * il.collective("all_to_all", r["bytes_per_call"], sc.hardware, r["group_ranks"],
+                         per_node=r["ranks_per_domain"]).time_s for r in ep_rows.iter_rows(named=True)]
+    assert max(t) == pytest.approx(dict(est.breakdown.iter_rows())["ep_comm"], rel=1e-9)

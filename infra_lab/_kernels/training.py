@@ -1425,6 +1425,18 @@ def _pass_times(nch, t, w, fwd, t0, w0, fwd0):
     return fwd0, b0, w0, f1, b1, w1
 
 
+@njit(cache=True, inline="always")
+def _put_rank_costs(cost, i, stride, fa, ba, wa, fb, bb, wb):
+    """One rank's six pass times in :func:`executed_rank_costs`' layout: its first chunk's F, B, W
+    and its second's at ``cost[i]``, ``cost[i + stride]`` … ``cost[i + 5·stride]``."""
+    cost[i] = fa
+    cost[i + stride] = ba
+    cost[i + 2 * stride] = wa
+    cost[i + 3 * stride] = fb
+    cost[i + 4 * stride] = bb
+    cost[i + 5 * stride] = wb
+
+
 @njit(cache=True)
 def executed_rank_costs(pp, nch, t, w, fwd, t0, w0, fwd0, mask, nc, s, cost, stride, col):
     """The per-chunk pass times of an executed schedule (:func:`executed_rank_bubble` reads them
@@ -1446,13 +1458,7 @@ def executed_rank_costs(pp, nch, t, w, fwd, t0, w0, fwd0, mask, nc, s, cost, str
             return True, np.nan
     fa, ba, wa, fb, bb, wb = _pass_times(nch, ts, w[s], fwd[s], t0[s], w0[s], fwd0[s])
     for r in range(pp):
-        i = stride * 6 * r + col
-        cost[i] = fa
-        cost[i + stride] = ba
-        cost[i + 2 * stride] = wa
-        cost[i + 3 * stride] = fb
-        cost[i + 4 * stride] = bb
-        cost[i + 5 * stride] = wb
+        _put_rank_costs(cost, stride * 6 * r + col, stride, fa, ba, wa, fb, bb, wb)
     u = fa + ba + wa if nch == 1 else 0.5 * ((fa + ba + wa) + (fb + bb + wb))
     top = pp if pp < RANK_MASK_BITS else RANK_MASK_BITS
     for k in range(nc):
@@ -1462,13 +1468,7 @@ def executed_rank_costs(pp, nch, t, w, fwd, t0, w0, fwd0, mask, nc, s, cost, str
         fa, ba, wa, fb, bb, wb = _pass_times(nch, t[k], w[k], fwd[k], t0[k], w0[k], fwd0[k])
         for r in range(top):
             if (bits >> r) & 1:
-                i = stride * 6 * r + col
-                cost[i] = fa
-                cost[i + stride] = ba
-                cost[i + 2 * stride] = wa
-                cost[i + 3 * stride] = fb
-                cost[i + 4 * stride] = bb
-                cost[i + 5 * stride] = wb
+                _put_rank_costs(cost, stride * 6 * r + col, stride, fa, ba, wa, fb, bb, wb)
     return False, u
 
 
@@ -1979,6 +1979,30 @@ FSDP, recompute); the search evaluates every head against every tail."""
 MAXC = 8
 
 
+# one chunk's (or rank's) layer counts sit in a layout row as four adjacent columns (dense-like,
+# MoE, embedding, head) and two adjacent recomputed ones (dense-like, MoE), in each of the three
+# groups _counts reads
+if not (L_NM - L_ND == L_C0M - L_C0D == L_KM - L_KD == 1 and L_EMB - L_ND == L_C0EMB - L_C0D == L_KEMB - L_KD == 2
+        and L_HEAD - L_ND == L_C0HEAD - L_C0D == L_KHEAD - L_KD == 3
+        and L_RM - L_RD == L_C0RM - L_C0RD == L_KRM - L_KRD == 1):
+    raise RuntimeError("LAY_NAMES: _counts reads each group's counts as adjacent columns")
+
+
+@njit(cache=True, inline="always")
+def _counts(row, d, rd_col, rc, n_mtp):
+    """(nd, nm, em, hd, rd, rm, nx) of the layout row ``row`` from the group whose dense-like count
+    is column ``d`` (then MoE, embedding, head) and dense-like recomputed count ``rd_col`` (then
+    MoE): the dense-like and MoE layers, the embedding / output-layer flags, the layers
+    re-materialised in backward (those columns under full recompute, ``rc`` 2, else all) and the
+    MTP modules (``n_mtp`` on the chunk holding the head)."""
+    nd = row[d]
+    nm = row[d + 1]
+    hd = row[d + 3]
+    rd = row[rd_col] if rc == 2 else nd
+    rm = row[rd_col + 1] if rc == 2 else nm
+    return nd, nm, row[d + 2], hd, rd, rm, hd * n_mtp
+
+
 @njit(cache=True)
 def _stage_act(c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, nd, nm, rd, rm, nx, rx, emb, head, nf, tok_h, o_d, o_m):
     """:func:`infra_lab._kernels.memory.stage_activations` of a stage (or one chunk) of ``nd``
@@ -2000,6 +2024,23 @@ def _stage_act(c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, nd, nm, rd, rm, nx, 
         tab[K_MTP, pa, ti, mi, ci, spi] + (xtab[K_MTP, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2
                                            else 0.0),
         tab[K_MTP, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MTP, X_ACT_NONE, ti, mi, ci, xi])
+
+
+@njit(cache=True, inline="always")
+def _replayed_bubbles(cprog, pp, cost, done, u, per, bub):
+    """``bub[rc]`` for the three recompute modes of an executed schedule: ``u[rc]`` where
+    ``done[rc]`` (known without a replay), else the makespan of :func:`replay_compact3` of
+    ``cprog`` with the pass times ``cost`` less ``per`` · ``u[rc]`` (the slowest rank's work per
+    micro-batch, ``per`` micro-batch units of it per rank), at least 0."""
+    span = np.empty(3)
+    if not (done[0] and done[1] and done[2]):
+        replay_compact3(cprog, pp, cost, np.empty(3 * (cprog.shape[0] - pp)), span)
+    for rc in range(3):
+        if done[rc]:
+            bub[rc] = u[rc]
+        else:
+            v = span[rc] - per * u[rc]
+            bub[rc] = v if v > 0.0 else 0.0
 
 
 @njit(cache=True)
@@ -2163,37 +2204,19 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
             # expressions on each class's layers), once, with the first candidate (halves 1 …)
             nh = (1 + ncls) if (il_exec and k == 0) else (2 if split else 1)
             for half in range(nh):
+                # layers re-materialised in backward: under full recompute the first
+                # training.recompute_num_layers of each chunk (every layer by default); MTP modules
+                # re-materialised in backward: under full recompute those Megatron recomputes (none
+                # under the block method), otherwise all (rc < 2 uses nx anyway)
                 if half == 0:
-                    nd = row[L_ND]
-                    nm = row[L_NM]
-                    hd = row[L_HEAD]
-                    em = row[L_EMB]
-                    # layers re-materialised in backward: under full recompute the first
-                    # training.recompute_num_layers of each chunk (every layer by default)
-                    rd = row[L_RD] if rc == 2 else nd
-                    rm = row[L_RM] if rc == 2 else nm
-                    nx = hd * n_mtp
-                    # MTP modules re-materialised in backward: under full recompute those Megatron
-                    # recomputes (none under the block method), otherwise all (rc < 2 uses nx anyway)
+                    nd, nm, em, hd, rd, rm, nx = _counts(row, L_ND, L_RD, rc, n_mtp)
                     rx = row[L_RX] if rc == 2 else nx
                 elif split:
-                    nd = row[L_C0D]
-                    nm = row[L_C0M]
-                    hd = row[L_C0HEAD]
-                    em = row[L_C0EMB]
-                    rd = row[L_C0RD] if rc == 2 else nd
-                    rm = row[L_C0RM] if rc == 2 else nm
-                    nx = hd * n_mtp
+                    nd, nm, em, hd, rd, rm, nx = _counts(row, L_C0D, L_C0RD, rc, n_mtp)
                     rx = (row[L_RX] if hd > 0.0 else 0.0) if rc == 2 else nx
                 else:
                     crow = lay[li, half - 1]
-                    nd = crow[L_KD]
-                    nm = crow[L_KM]
-                    hd = crow[L_KHEAD]
-                    em = crow[L_KEMB]
-                    rd = crow[L_KRD] if rc == 2 else nd
-                    rm = crow[L_KRM] if rc == 2 else nm
-                    nx = hd * n_mtp
+                    nd, nm, em, hd, rd, rm, nx = _counts(crow, L_KD, L_KRD, rc, n_mtp)
                     rx = crow[L_KRX] if rc == 2 else nx
                 part = rd < nd or rm < nm
                 f, b, r = stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, rx, hd, em, rc, ti, mi,
@@ -2242,11 +2265,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                     # count (the activations are affine in the count: the rank's and its first
                     # chunk's bytes per micro-batch from counts 1 and 0; the second is the rest)
                     rk = int(row[L_RANK])
-                    ndr = row[L_ND]
-                    nmr = row[L_NM]
-                    rdr = row[L_RD] if rc == 2 else ndr
-                    rmr = row[L_RM] if rc == 2 else nmr
-                    nxr = row[L_HEAD] * n_mtp
+                    ndr, nmr, _, _, rdr, rmr, nxr = _counts(row, L_ND, L_RD, rc, n_mtp)
                     rxr = row[L_RX] if rc == 2 else nxr
                     a_r1, _, h_r1 = _stage_act(c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, ndr, nmr, rdr, rmr, nxr,
                                                rxr, row[L_EMB], row[L_HEAD], 1.0, tok_h, o_d, o_m)
@@ -2344,7 +2363,6 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
         # the three recompute modes replayed at once (replay_compact3: the values of
         # executed_rank_bubble_compact / executed_stage_bubble_compact per mode, bit for bit)
         cost = np.zeros(18 * pp)
-        vend = np.empty(3 * (cprog.shape[0] - pp))
         done = np.zeros(3, np.bool_)
         u = np.empty(3)
         for rc in range(3):
@@ -2354,15 +2372,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
             else:
                 done[rc], u[rc] = executed_rank_costs(pp, nch, TK[rc], WK[rc], FK[rc], TK0[rc], WK0[rc], FK0[rc],
                                                       lay[li, :, L_RMASK], nc, arg[rc], cost, np.int64(3), rc)
-        span = np.empty(3)
-        if not (done[0] and done[1] and done[2]):
-            replay_compact3(cprog, pp, cost, vend, span)
-        for rc in range(3):
-            if done[rc]:
-                bub[rc] = u[rc]
-            else:
-                v = span[rc] - nch * mk * u[rc]
-                bub[rc] = v if v > 0.0 else 0.0
+        _replayed_bubbles(cprog, pp, cost, done, u, nch * mk, bub)
     elif pp > 1 and (il_exec or f1_exec) and cprog[cprog.shape[0] - pp, 1] == 0:
         # Megatron-Core's interleaved order (executed_table's program) replayed with each rank's
         # and each chunk's own times, the three recompute modes at once (interleaved_rank_bubble
@@ -2370,7 +2380,6 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
         # (vp = 1, f1_exec) the same way with each rank's own F and B
         mk = micro_batches_int(m)
         cost = np.zeros(9 * vp * pp)
-        vend = np.empty(3 * (cprog.shape[0] - pp))
         done = np.zeros(3, np.bool_)
         u = np.empty(3)
         for rc in range(3):
@@ -2381,15 +2390,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                 done[rc], u[rc] = interleaved_rank_costs(pp, vp, TK[rc], FK[rc], CLT[rc], CLF[rc],
                                                          lay[li, :, L_RMASK], lay[li, :, L_KMAP], nc, arg[rc],
                                                          cost, np.int64(3), rc)
-        span = np.empty(3)
-        if not (done[0] and done[1] and done[2]):
-            replay_compact3(cprog, pp, cost, vend, span)
-        for rc in range(3):
-            if done[rc]:
-                bub[rc] = u[rc]
-            else:
-                v = span[rc] - mk * u[rc]
-                bub[rc] = v if v > 0.0 else 0.0
+        _replayed_bubbles(cprog, pp, cost, done, u, mk, bub)
     elif pp > 1:
         for rc in range(3):
             if pace[rc] < 0.0:

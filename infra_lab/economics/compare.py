@@ -93,6 +93,13 @@ def per_token_cost(price_usd_per_gpu_hour: Any, tokens_per_s_per_gpu: float) -> 
     0.5556
     """
     tps = V.positive("tokens_per_s_per_gpu", tokens_per_s_per_gpu, hi=1e9)
+    if isinstance(price_usd_per_gpu_hour, str):
+        # 'owned' / 'rented' read "expected a sequence of numbers", as if a number were refused
+        raise ValidationError(
+            f"price_usd_per_gpu_hour = {price_usd_per_gpu_hour!r}: expected a number [USD per GPU-hour] "
+            f"or an array of them (Monte Carlo draws); for the owned or rented price of an "
+            f"accelerator pass il.economics.owned_gpu_hour_price('MI300X') or "
+            f"il.economics.rented_gpu_hour_price('MI300X')")
     p = V.float_array("price_usd_per_gpu_hour", price_usd_per_gpu_hour, "USD per GPU-hour")
     if p.ndim == 0:
         V.positive("price_usd_per_gpu_hour", float(p), hi=1e4)

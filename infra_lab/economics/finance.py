@@ -691,8 +691,9 @@ class ProviderView(Printout):
         """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
         exact values are the attributes (the yearly and monthly arrays among them)."""
         from .._repr import readable
+        from .owned import with_capex_note
 
-        return readable(self, footer="exact values: the attributes; yearly arrays: .cash_flows_usd, .revenue_usd, .cash_cost_usd, .book_profit_usd; .monthly")
+        return with_capex_note(readable(self, footer="exact values: the attributes; yearly arrays: .cash_flows_usd, .revenue_usd, .cash_cost_usd, .book_profit_usd; .monthly"))
 
     @property
     def operating_years(self) -> float:

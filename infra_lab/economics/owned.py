@@ -376,8 +376,9 @@ class OwnedCost(Printout):
         exact values are the attributes."""
         from .._repr import readable
 
-        return readable(self, (*(f.name for f in dataclasses.fields(self) if f.repr), "total_usd_per_gpu_hour"),
+        text = readable(self, (*(f.name for f in dataclasses.fields(self) if f.repr), "total_usd_per_gpu_hour"),
                         title=f"{self.accelerator}, owned, per useful GPU-hour", footer="exact values: the attributes")
+        return with_capex_note(text, self.inputs.get("capex_usd_per_gpu"))
 
     @property
     def total_usd_per_gpu_hour(self) -> float:
@@ -392,6 +393,24 @@ class OwnedCost(Printout):
         tot = sum(vals)
         return pl.DataFrame({"component": list(_COMPONENT_NAMES.values()), "usd_per_gpu_hour": vals,
                              "share": [x / tot for x in vals]})
+
+
+CAPEX_NOTE = ("capex_usd_per_gpu here is the whole capex per GPU (GPU, host, spares, network, storage, "
+              "front-end); the input of that name (an override such as capex_usd_per_gpu=20000, "
+              "il.economics.parameter('capex_usd_per_gpu', acc)) is the GPU alone")
+"""The printouts' note on the two quantities named capex_usd_per_gpu: a user who passed the
+printed all-in figure back as the override counted the host, spares and network twice
+(32,169 USD per MI300X printed; capex_usd_per_gpu=32169 gave 51,505 all-in and raised the
+owned cost). Noted, not renamed: the result field is read across the package."""
+
+
+def with_capex_note(text: str, gpu_alone_usd: float | None = None) -> str:
+    """``text`` (a :func:`~infra_lab._repr.readable` printout ending in its footer line) with
+    :data:`CAPEX_NOTE` as a note line before the footer, the GPU-alone input's value in it
+    when given [USD per GPU]."""
+    note = CAPEX_NOTE + (f": {gpu_alone_usd:,.0f} USD" if gpu_alone_usd is not None else "")
+    head, _, footer = text.rpartition("\n")
+    return f"{head}\n  note: {note}\n{footer}"
 
 
 def check_age(age_years: Any, depreciation: str) -> float:

@@ -246,6 +246,7 @@ def check_tp(spec, tp: int, field: str = "tp") -> int:
     """``tp`` when :func:`tp_accepted`, else a :class:`~infra_lab.errors.ValidationError`
     naming ``field``, the value, the model's attention and KV heads, which half of the rule it
     breaks and the sizes allowed (:func:`tp_sizes`)."""
+    spec = _spec(spec)   # a preset name, a Scenario or a [model] table, as tp_accepted takes it
     if tp_accepted(spec, tp):
         return tp
     name, kv, kvs = _heads_text(spec)
@@ -436,6 +437,9 @@ def kv_share_per_gpu(spec: ModelSpec | Scenario | str | dict[str, Any], tp: int)
     >>> [kv_share_per_gpu(m, t) for t in (1, 2, 8, 16)]
     [1.0, 0.5, 0.125, 0.125]
     """
+    # the name, Scenario or [model] table the signature takes failed here with AttributeError
+    # ('str' object has no attribute 'attention')
+    spec = _spec(spec)
     check_tp(spec, tp)
     if spec.attention == "mla":
         return 1.0

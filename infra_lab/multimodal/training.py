@@ -28,7 +28,6 @@ which a fraction ``waste`` is padding.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -266,6 +265,7 @@ def training_hook(scenario: Scenario | dict[str, Any] | str | os.PathLike[str], 
     encoder_scale : multiplies the prologue and cross-attention time [-] (0: the language
         model alone, for the "where the time goes" split)
     """
+    from .. import _validate as V
     from ..scenario import as_scenario
 
     # the hook reads the model, [training] and [hardware], not the plan: a search's scenario may
@@ -274,10 +274,14 @@ def training_hook(scenario: Scenario | dict[str, Any] | str | os.PathLike[str], 
     spec = sc.multimodal
     if spec is None:
         return None
-    if isinstance(encoder_scale, bool) or not isinstance(encoder_scale, (int, float)) \
-            or not math.isfinite(encoder_scale) or encoder_scale < 0:
-        raise ValidationError(f"encoder_scale = {encoder_scale!r}: expected a finite number >= 0")
+    # a numpy scalar is a number here as everywhere (np.float32(0.5) was refused)
+    encoder_scale = V.number("encoder_scale", encoder_scale, lo=0.0, allowed="a finite number >= 0")
     tr = sc.training
+    if tr is None:
+        # a serving scenario of a multimodal model failed with AttributeError ('NoneType' ... 'data_mix')
+        raise ValidationError(f"training_hook: scenario {sc.name!r} has no [training] table (a serving "
+                              f"scenario?); the training hook reads [training] (seq_len, data_mix, encoder): "
+                              f"for serving use il.multimodal.serve")
     mix = tr.data_mix if tr.data_mix is not None else DataMix()
     st = packing_stats(spec, mix, tr.seq_len)
     hw = tuple(sorted(sc.hardware.to_dict().items()))

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._repr import Printout
-from ..errors import InfraLabError, ValidationError
+from ..errors import InfraLabError, ValidationError, short_repr
 from ..units import HOUR
 from ._data import (
     COMPONENT_CLASSES,
@@ -456,7 +456,7 @@ def restart_times_s(plan: CheckpointPlan, restart: RestartModel, rates_per_s: np
     (True, True)
     """
     if not isinstance(plan, CheckpointPlan):
-        raise ValidationError(f"plan = {plan!r}: expected a CheckpointPlan")
+        raise ValidationError(f"plan = {short_repr(plan)}: expected a CheckpointPlan")
     if not isinstance(restart, RestartModel):
         raise ValidationError(f"restart = {restart!r}: expected a RestartModel (restart_model())")
     cls = _class_table()

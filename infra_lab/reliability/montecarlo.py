@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._validate import integer
-from ..errors import ValidationError
+from ..errors import ValidationError, short_repr
 from ._data import COMPONENT_CLASSES, choice, number
 from .checkpoint import RunPlan
 
@@ -72,7 +72,7 @@ def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0,
     from .._kernels import reliability as K
 
     if not isinstance(plan, RunPlan):
-        raise ValidationError(f"plan = {plan!r}: expected a RunPlan from plan_run()")
+        raise ValidationError(f"plan = {short_repr(plan)}: expected a RunPlan from plan_run()")
     n_runs = int(number("n_runs", n_runs, integer=True))
     if n_runs > MAX_RUNS:
         raise ValidationError(

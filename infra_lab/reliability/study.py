@@ -10,7 +10,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .._validate import keyword_names, keywords, sequence
-from ..errors import ValidationError
+from ..errors import ValidationError, short_repr
 from ._data import number, parameter
 from .checkpoint import RestartModel, RunPlan, plan_run, restart_model, restart_profiles
 
@@ -103,9 +103,13 @@ def scale_hardware(hardware: Any, gpus: int) -> HardwareConfig:
     return HardwareConfig.from_dict(updated_table(hw, _scaled_nodes(hw, max(1, math.ceil(gpus / hw.gpus_per_node)))))
 
 
-def scale_scenario(scenario: Scenario, gpus: int) -> Scenario:
+def scale_scenario(scenario: Scenario | dict | str | os.PathLike, gpus: int) -> Scenario:
     """The Scenario on ``gpus`` GPUs (a whole number of nodes) with the same model, plan and
     micro-batches per step: dp and the global batch grow with the cluster.
+
+    ``scenario`` is taken as every call that takes a scenario takes it
+    (:func:`infra_lab.scenario.as_scenario`): a Scenario, its tables as a dict, a TOML/JSON
+    path or a shipped scenario's name.
 
     Examples
     --------
@@ -114,10 +118,17 @@ def scale_scenario(scenario: Scenario, gpus: int) -> Scenario:
     >>> s.hardware.nodes, s.parallelism.dp, s.training.global_batch
     (2048, 16384, 32768)
     """
-    from ..scenario import Scenario
+    from ..scenario import as_scenario
 
-    if not isinstance(scenario, Scenario):
-        raise ValidationError(f"scenario = {scenario!r}: expected a Scenario")
+    # a dict, a file or a shipped name as il.estimate takes them (the object only, before
+    # December 2026: "expected a Scenario", with a dict's whole printout)
+    scenario = as_scenario(scenario)
+    if scenario.training is None or scenario.parallelism is None:
+        # a serving scenario failed with AttributeError: 'NoneType' object has no attribute 'global_batch'
+        raise ValidationError(
+            f"scale_scenario: scenario {scenario.name!r} has no [training] table (a serving scenario?); "
+            f"it scales a training scenario's dp and global batch: pass one with [training], or scale "
+            f"the hardware alone with il.reliability.scale_hardware(scenario.hardware, gpus)")
     gpus = int(number("gpus", gpus, integer=True))
     hw, tr, par = scenario.hardware, scenario.training, scenario.parallelism
     if gpus % hw.gpus_per_node:
@@ -497,7 +508,7 @@ def interval_sweep(plan: RunPlan, intervals_s: npt.ArrayLike | None = None, *,
     import polars as pl
 
     if not isinstance(plan, RunPlan):
-        raise ValidationError(f"plan = {plan!r}: expected a RunPlan from plan_run()")
+        raise ValidationError(f"plan = {short_repr(plan)}: expected a RunPlan from plan_run()")
     if intervals_s is None:
         hi = min(plan.interval_s * 20, plan.work_s)
         intervals_s = np.geomspace(max(plan.interval_s / 20, 1.0), hi, 40)

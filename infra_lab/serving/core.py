@@ -785,7 +785,8 @@ def tpot_defined(output_tokens: float) -> bool:
     >>> tpot_defined(1), tpot_defined(2)
     (False, True)
     """
-    return output_tokens > 1
+    # checked: a Scenario (or a string) passed here failed as "TypeError: '>' not supported"
+    return V.number("output_tokens", output_tokens, lo=1.0) > 1
 
 
 def _result(sc: Scenario, stack: str, o: np.ndarray, positions: float = 0.0) -> ServeResult:

@@ -610,9 +610,15 @@ def calibrate(parameters: tuple[str, ...] = CALIBRATED, split: str = "train",
     :func:`_probe_stored` checks, more cheaply, that the stored values are still where this
     search stops.
     """
+    from .. import _validate as V
     from .. import stacks as stacks_mod
 
+    # a list checked as one: a Scenario or a number failed as "TypeError: ... is not iterable",
+    # a single name was iterated letter by letter
+    parameters = tuple(V.sequence("parameters", parameters, "calibrated serving parameter names"))
     for p in parameters:
+        if not isinstance(p, str):
+            raise ValidationError(f"parameters: {p!r} is not a name; allowed: {', '.join(sorted(_BOUNDS))}")
         if p not in _BOUNDS:
             raise unknown("calibrated serving parameter", p, _BOUNDS)
     if split not in ("train", "test", "all"):

@@ -26,7 +26,7 @@ from ..collectives import OPS
 from ..errors import named_keywords
 from ..scenario import Scenario
 from ._common import _training_scenario
-from .context import _HOOK_OF_SCENARIO, _context
+from .context import _HOOK_OF_SCENARIO, _context, _xtab
 from .step import Estimate, _estimate_with_hook, _evaluate_plan, _plan_of
 
 COMM_COMPONENTS = ("tp_comm", "cp_comm", "ep_comm", "pp_p2p", "dp_grad_comm", "dp_param_comm")
@@ -52,7 +52,8 @@ assert _OP_CODE["send_recv"] == kc.OP_SEND_RECV and _OP_CODE["all_to_all"] == kc
 _SCHEMA = {"dimension": pl.String, "component": pl.String, "op": pl.String, "what": pl.String,
            "group_ranks": pl.Int64, "ranks_per_domain": pl.Int64, "crosses_scale_up": pl.Boolean,
            "bytes_per_call": pl.Float64, "time_per_call_s": pl.Float64, "calls": pl.Float64,
-           "calls_per": pl.String, "calls_per_micro_batch": pl.Float64, "calls_per_step": pl.Float64}
+           "calls_per": pl.String, "calls_per_micro_batch": pl.Float64, "calls_per_step": pl.Float64,
+           "load_imbalance": pl.Float64}
 
 
 @named_keywords(name="il.training.collectives")
@@ -76,12 +77,17 @@ def collectives(scenario: Scenario | dict, *, stack: str | None = None,
         per_node=ranks_per_domain)`` gives time_per_call_s), crosses_scale_up (bool: its traffic
         uses the NICs), bytes_per_call [bytes] (``il.collective``'s size: an all-gather's or
         reduce-scatter's whole array, an all-to-all's send buffer per rank), time_per_call_s
-        [s], calls [count] and calls_per (what that count is per: "dense layer and
-        micro-batch", "MoE layer and micro-batch", "layer and micro-batch", "step",
-        "micro-batch", "layer"; null where the schedule sets it, see ``what``),
+        [s] (the mean rank's), calls [count] and calls_per (what that count is per: "dense
+        layer and micro-batch", "MoE layer and micro-batch", "layer and micro-batch", "step",
+        "micro-batch", "layer"; null on the pipeline rows, whose count the schedule sets),
         calls_per_micro_batch [count per micro-batch] and calls_per_step [count per step] (the
-        calls of the stage whose term the step carries; null where a count per micro-batch is
-        not defined, or where the pipeline schedule sets it).
+        calls of the stage whose term the step carries; on the pipeline rows the transfers the
+        step waits for, see Notes; calls_per_micro_batch null where a count per micro-batch is
+        not defined: the pipeline rows, and data-parallel calls issued once a step),
+        load_imbalance [-] (the factor the step multiplies the call's time by for the routing
+        load: on the EP all-to-all rows the busiest expert rank's expected routed tokens over
+        the mean rank's, :func:`infra_lab.compute.moe_load_imbalance` as the step's
+        routed-expert table holds it; 1 on every other row).
 
     Notes
     -----
@@ -96,16 +102,29 @@ def collectives(scenario: Scenario | dict, *, stack: str | None = None,
     no-recompute count; the multi-token-prediction modules as layers of their kind), and per
     step × the micro-batches per step (global_batch / (dp × micro_batch)); so
     Σ calls_per_step × time_per_call_s of the TP and CP rows is their raw time per step
-    (:func:`collectives_by_dimension`), and of the EP rows the largest (the two of a
-    multi-domain dispatch are pipelined) × the busiest expert rank's load imbalance: the EP
-    all-to-all's time here is the mean rank's. Data-parallel rows are the stage whose
+    (:func:`collectives_by_dimension`), and of the EP rows the largest of calls_per_step ×
+    time_per_call_s × load_imbalance (the two of a multi-domain dispatch are pipelined: the
+    slower sets the time; time_per_call_s is the mean rank's, the step charges the busiest
+    rank's). Data-parallel rows are the stage whose
     data-parallel term the step carries (the largest data-parallel and optimizer time); a
     ZeRO-2 plan reduces its buckets every micro-batch; a ZeRO-3 / FSDP plan gathers each layer
     before its forward and, where it reshards every micro-batch, again before its backward
     (its calls take the stack's zero3_bandwidth_efficiency on top in the step). Pipeline rows: one per
     kind of stage boundary and, when the interleaved schedule's chunks form a ring (pp > 1,
-    vp > 1, not a V schedule), the last-to-first stage boundary; how many of their transfers
-    a step waits for is the schedule's (the ``pp_p2p`` component), so their counts are null.
+    vp > 1, not a V schedule), the last-to-first stage boundary. Their calls_per_step is not
+    every transfer sent (each boundary carries an activation and a gradient per micro-batch and
+    chunk crossing it) but the transfers the step waits for, the schedule's critical path as
+    the step prices it (plain 1F1B: Megatron-Core's calls walked, each boundary at its own time,
+    :func:`infra_lab._kernels.training.one_f_one_b_p2p`; interleaved and Primus' zero-bubble / V
+    schedules: their calls counted, :func:`~infra_lab._kernels.training.interleaved_p2p_count`,
+    :func:`~infra_lab._kernels.pipeline_p2p.primus_p2p_count`; otherwise two per chunk slot,
+    :func:`~infra_lab._kernels.training.pp_p2p_time`), split over the boundary kinds as the
+    step's hop time weighs them: Σ calls_per_step × time_per_call_s of the pipeline rows is the
+    raw ``pp_p2p`` (:func:`collectives_by_dimension`; the breakdown's where the step hides
+    none). APPROXIMATION, the step's: outside plain 1F1B every transfer is priced at one hop
+    time, the slowest rank's mean of its two boundaries (so a count may be a half where a
+    rank's boundaries differ in kind), under a ring the slowest boundary's (the count on the
+    row of that boundary: the ring row where the ring boundary is of the slowest kind).
     Per-step totals, raw and exposed: :func:`collectives_by_dimension`.
 
     Examples
@@ -122,29 +141,34 @@ def collectives(scenario: Scenario | dict, *, stack: str | None = None,
     ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params, _HOOK_OF_SCENARIO)
     c, P = ctx.c, ctx.P
     layout = np.array([tp, pp, vp, cp, dp, ep, etp], dtype=np.int64)
-    _, lay, ncand, _ = _evaluate_plan(sc, ctx)
+    _, lay, ncand, comm = _evaluate_plan(sc, ctx)
     k_pace, k_dp = _step_stages(sc, ctx, ncand)
     m = c[kt.C_GBATCH] / (dp * mbs)
     stage = _LayerCounts.of(lay[0, k_pace], rc, c)
     rows: list[dict] = []
 
-    def add(dimension, component, op, what, n, k, size, calls=None, per=None, per_mb=None, per_step=None):
+    def time_of(op, size, n, k):
+        """One call's time [s]: the collective kernel the step prices it with."""
+        return float(kt.coll(np.int64(_OP_CODE[op]), float(size), np.int64(n), np.int64(k), P))
+
+    def add(dimension, component, op, what, n, k, size, calls=None, per=None, per_mb=None, per_step=None,
+            imbalance=1.0):
         n, k = int(n), int(k)
         rows.append({"dimension": dimension, "component": component, "op": op, "what": what,
                      "group_ranks": n, "ranks_per_domain": k, "crosses_scale_up": bool(kt.crosses(n, k) > 0.5),
-                     "bytes_per_call": float(size),
-                     "time_per_call_s": float(kt.coll(np.int64(_OP_CODE[op]), float(size), np.int64(n),
-                                                      np.int64(k), P)),
+                     "bytes_per_call": float(size), "time_per_call_s": time_of(op, size, n, k),
                      "calls": None if calls is None else float(calls), "calls_per": per,
                      "calls_per_micro_batch": None if per_mb is None else float(per_mb),
-                     "calls_per_step": None if per_step is None else float(per_step)})
+                     "calls_per_step": None if per_step is None else float(per_step),
+                     "load_imbalance": float(imbalance)})
 
-    def add_layer(dimension, component, op, what, n, k, size, per, count, dense=0.0, moe=0.0, each=0.0):
+    def add_layer(dimension, component, op, what, n, k, size, per, count, dense=0.0, moe=0.0, each=0.0,
+                  imbalance=1.0):
         """A collective issued per layer: ``count(r)`` its calls per layer at recompute mode r
         (the unit ``per``); a dense-like layer issues ``dense`` × that, an MoE layer ``moe`` ×,
         every layer ``each`` × more; totals over the pace stage's layers (:class:`_LayerCounts`)."""
         per_mb = stage.calls(count, dense + each, moe + each)
-        add(dimension, component, op, what, n, k, size, count(rc), per, per_mb, m * per_mb)
+        add(dimension, component, op, what, n, k, size, count(rc), per, per_mb, m * per_mb, imbalance)
 
     k_tp, k_etp, k_cp, k_ep = (int(x) for x in kt.plan_groups(c, layout)[:4])
     act, routed, kv = kt.message_bytes(c, tp, cp, float(mbs))
@@ -189,13 +213,19 @@ def collectives(scenario: Scenario | dict, *, stack: str | None = None,
                 "dispatch / combine: every routed copy (tokens/tp x top_k x hidden)")
         if nb > 1:
             what += " within the domain (pipelined with the inter-domain all-to-all: the slower sets the time)"
-        add_layer("ep", "ep_comm", "all_to_all", what, na, ka, a, "MoE layer and micro-batch", n_a2a, moe=1.0)
+        # the busiest expert rank's routed tokens over the mean rank's, which the step kernel
+        # multiplies the all-to-all by (eval_head's imb: the routed-expert table's X_IMB entry)
+        imb = float(_xtab(ctx, ((ep, etp),))[kt.K_MOE, kt.X_IMB, 0, 0, 0, 0])
+        add_layer("ep", "ep_comm", "all_to_all", what, na, ka, a, "MoE layer and micro-batch", n_a2a, moe=1.0,
+                  imbalance=imb)
         if nb > 1:
             add_layer("ep", "ep_comm", "all_to_all", "dispatch / combine across domains over the same-rail ranks: "
                       "each token once per destination domain", nb, kb, b, "MoE layer and micro-batch", n_a2a,
-                      moe=1.0)
+                      moe=1.0, imbalance=imb)
     if pp > 1:
-        _pp_rows(ctx, add, act, tp, cp, dp, pp, vp)
+        raw_pp = float(_evaluate_plan(sc, ctx, _raw_constants(ctx))[0][kt.OUT_NAMES.index("pp_p2p")])
+        q = comm[0, 0, 1 if spf else 0]
+        _pp_rows(ctx, add, time_of, act, tp, cp, dp, pp, vp, raw_pp, _pp_nic_share(ctx, q, comm, pp, vp, m))
     _dp_rows(ctx, add, layout, zero, fsdp, lay[0, k_dp], m)
     return pl.DataFrame(rows, schema=_SCHEMA)
 
@@ -269,24 +299,63 @@ def _cp_rows(add_layer, c, cp, k_cp, kv) -> None:
                   lambda r: kt.CP_PASSES * (cp - 1.0) + ((cp - 1.0) if r == 2 else 0.0), each=1.0)
 
 
-def _pp_rows(ctx, add, act, tp, cp, dp, pp, vp) -> None:
+def _raw_constants(ctx) -> np.ndarray:
+    """The context's constant vector with the step kernel's overlap factors
+    (:data:`OVERLAP_CONSTANTS`) at 0: what the raw communication terms are priced under."""
+    c0 = ctx.c.copy()
+    c0[list(OVERLAP_CONSTANTS)] = 0.0
+    return c0
+
+
+def _pp_nic_share(ctx, q, comm, pp, vp, m) -> float:
+    """The share of the step's pipeline send/receive time that crosses scale-up domains [-], as
+    the step kernel's eval_head takes it: from the plain 1F1B schedule's walk
+    (:func:`infra_lab._kernels.training.one_f_one_b_p2p`, each boundary at its own time on the
+    longest path) where it prices the plan so, else the one hop time's
+    (:func:`~infra_lab._kernels.training.pp_hop_time`, Q_PP_NET)."""
+    if pp > 1 and vp == 1 and int(ctx.c[kt.C_PP_SCHED]) <= kt.PP_SCHED_INTERLEAVED:
+        return float(kt.one_f_one_b_p2p(q, (comm.shape[3] - kt.N_COMM) // 2, pp, m)[1])
+    return float(q[kt.Q_PP_NET])
+
+
+def _pp_rows(ctx, add, time_of, act, tp, cp, dp, pp, vp, raw, share) -> None:
     """One row per kind of pipeline boundary (within a scale-up domain, across), with how many
     of the pp − 1 boundaries are of that kind (:func:`infra_lab._kernels.training.pairs_cross`,
     the placement fill_plan_comm reads), and the interleaved schedule's ring boundary from the
-    last stage to the first where the chunks form a ring (:func:`~infra_lab._kernels.training.pp_ring`)."""
+    last stage to the first where the chunks form a ring (:func:`~infra_lab._kernels.training.pp_ring`).
+
+    calls_per_step: the transfers the step waits for, from the step's own raw pp_p2p term
+    (``raw``, the schedule's count × hop time, or the 1F1B walk's sum over boundaries) and its
+    share over the NICs (``share``, :func:`_pp_nic_share`): ``raw × share`` over the across-domain
+    time, ``raw × (1 − share)`` over the within-domain time, so that Σ calls_per_step ×
+    time_per_call_s is the raw pp_p2p. Under a ring the step prices every transfer at the slowest
+    boundary's time (pp_hop_time) and its share is that boundary's (0 or 1): the count stands on
+    the ring row where the ring boundary is of that kind (the one pp_hop_time meets first, rank
+    0's), else on the stage boundaries' row of that kind."""
     stage = tp * cp * dp
     D = int(ctx.c[kt.C_D])
     cross = [kt.pairs_cross(b * stage, stage, stage, D) > 0.5 for b in range(pp - 1)]
+    ring = kt.pp_ring(ctx.c, pp, vp)
+    ring_x = ring and kt.pairs_cross(0, stage, (pp - 1) * stage, D) > 0.5
+    size = act / tp
+
+    def waited(x):
+        """Transfers the step waits for at the time of a boundary of kind ``x`` (True: across)."""
+        part = raw * share if x else raw * (1.0 - share)
+        return part / time_of("send_recv", size, 2, 1 if x else 2) if part > 0.0 else 0.0
+
+    counted = "calls_per_step: the transfers the step waits for, priced at this boundary's time"
     for x, where in ((False, "within a domain"), (True, "across domains")):
         n = sum(1 for v in cross if v == x)
         if n:
+            count = 0.0 if ring and ring_x == x else waited(x)
             add("pp", "pp_p2p", "send_recv", f"stage boundary activation / gradient, 1/tp slice ({where}: "
-                f"{n} of the {pp - 1} boundaries; calls per step set by the schedule)", 2, 1 if x else 2, act / tp)
-    if kt.pp_ring(ctx.c, pp, vp):
-        x = kt.pairs_cross(0, stage, (pp - 1) * stage, D) > 0.5
+                f"{n} of the {pp - 1} boundaries; {counted})", 2, 1 if x else 2, size, per_step=count)
+    if ring:
+        where = "across domains" if ring_x else "within a domain"
         add("pp", "pp_p2p", "send_recv", "interleaved ring boundary, last stage to the first (model chunk "
-            f"j·pp + pp − 1 to (j + 1)·pp), activation / gradient, 1/tp slice ({'across domains' if x else 'within a domain'}; "
-            "calls per step set by the schedule)", 2, 1 if x else 2, act / tp)
+            f"j·pp + pp − 1 to (j + 1)·pp), activation / gradient, 1/tp slice ({where}; {counted})", 2,
+            1 if ring_x else 2, size, per_step=waited(ring_x))
 
 
 def _dp_rows(ctx, add, layout, zero, fsdp, row, m) -> None:
@@ -363,8 +432,9 @@ def collectives_by_dimension(scenario: Scenario | dict, *, stack: str | None = N
     from (the pace stage for TP, CP and EP, the data-parallel stage for DP). Where the step
     model hides nothing, raw = exposed truthfully: the exposed context-parallel all-gather
     (``cp_rotate = "allgather-exposed"``), the last dK/dV hand-off of the all-gather rotation,
-    the plain 1F1B pipeline's transfers. The TP and CP raw sums equal Σ calls_per_step ×
-    time_per_call_s of :func:`collectives`' rows; the data-parallel raw sum equals
+    the plain 1F1B pipeline's transfers. The TP, CP and pipeline raw sums equal Σ
+    calls_per_step × time_per_call_s of :func:`collectives`' rows, the EP raw sum the larger of
+    its rows' calls_per_step × time_per_call_s × load_imbalance; the data-parallel raw sum equals
     ``Estimate.dp_comm_raw_s``. ``nic_busy_fraction`` counts the TP and CP
     collectives that cross domains at their exposed time, EP, PP and DP at their raw time (the
     step kernel's rule, which network_s_per_step follows).
@@ -386,8 +456,7 @@ def collectives_by_dimension(scenario: Scenario | dict, *, stack: str | None = N
 def _by_dimension(sc: Scenario, est: Estimate, stack, params) -> pl.DataFrame:
     tp, pp, vp, cp, ep, etp, dp, mbs, zero, fsdp, rc, spf = _plan_of(sc)
     ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params, _HOOK_OF_SCENARIO)
-    c0 = ctx.c.copy()
-    c0[list(OVERLAP_CONSTANTS)] = 0.0
+    c0 = _raw_constants(ctx)
     out, lay, ncand, comm = _evaluate_plan(sc, ctx)
     k_pace, k_dp = _step_stages(sc, ctx, ncand)
     if int(ncand[0]) == 1:
@@ -397,10 +466,7 @@ def _by_dimension(sc: Scenario, est: Estimate, stack, params) -> pl.DataFrame:
     exposed = dict(est.breakdown.iter_rows())
     q = comm[0, 0, 1 if spf else 0]
     m = ctx.c[kt.C_GBATCH] / (dp * mbs)
-    pp_net = q[kt.Q_PP_NET]
-    if pp > 1 and vp == 1 and int(ctx.c[kt.C_PP_SCHED]) <= kt.PP_SCHED_INTERLEAVED:
-        nbc = (comm.shape[3] - kt.N_COMM) // 2
-        _, pp_net = kt.one_f_one_b_p2p(q, nbc, pp, m)
+    pp_net = _pp_nic_share(ctx, q, comm, pp, vp, m)
     dp_net = float(lay[0, k_dp, kt.L_DP_NET])
     share = {"tp_comm": q[kt.Q_TP_NET], "cp_comm": q[kt.Q_CP_NET], "ep_comm": q[kt.Q_EP_NET],
              "pp_p2p": pp_net, "dp_grad_comm": dp_net, "dp_param_comm": dp_net}

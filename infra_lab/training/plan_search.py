@@ -595,6 +595,15 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         (:data:`COMPONENTS`: ``compute_fwd``, ..., ``optimizer``, each also as ``<component>_s``,
         the canonical flat name :meth:`Estimate.to_dict` uses; the bare names are kept as
         aliases, the same values). With ``top=None, feasible_only=False`` one row per plan evaluated.
+        APPROXIMATE for pipeline plans: with pp > 1 under 1F1B or interleaved 1F1B a row prices
+        the bubble by its closed form (:func:`infra_lab._kernels.training.pipeline_bubble`),
+        while :func:`estimate` executes the schedule per rank and chunk, so ``pp_bubble``,
+        ``step_time_s`` and what follows from the step (tokens/s, MFU, TFLOP/s,
+        ``nic_busy_fraction``) can differ from the estimate of the same plan (within 2.6 % of
+        the step in a 180-row sample of ZAYA1 plans on MI300X and H100, December 2026; memory
+        and ``fits`` are the same). Rows with pp = 1 equal the estimate (the zero-bubble
+        schedules' rows are priced by the estimate's kernel); re-estimate a chosen pipeline row with
+        ``il.estimate(il.Scenario.from_dict(apply_plan(sc, row)))``.
 
     Examples
     --------

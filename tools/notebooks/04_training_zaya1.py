@@ -622,7 +622,9 @@ display(Markdown(
 the parallel dimension, the op, the group and how many of its ranks share a scale-up domain
 (fewer than the group: its traffic crosses the NICs), the bytes and time of one call and how
 often it runs (`calls` per its `calls_per` unit, and `calls_per_micro_batch` / `calls_per_step`
-over the stage whose term the step carries; a pipeline row has no count, its schedule sets it);
+over the stage whose term the step carries; a pipeline row's `calls_per_step` is the transfers
+the step waits for, its schedule's critical path; an expert-parallel all-to-all's
+`load_imbalance` is the busiest expert rank's factor the step charges on its time);
 `il.training.collectives_by_dimension(scenario)` adds, per breakdown component, the raw time
 per step (the model's overlap factors at 0) against what the step time carries.
 `infra-lab estimate SCENARIO --collectives` prints both.
