@@ -680,9 +680,10 @@ def _serving_api():
 
 SERVE_TOP = 10   # rows of `serve --search` unless --top says otherwise
 SERVE_FIELDS = (  # (field, unit) of il.serve's result, in the order a person reads them
-    ("stack", ""), ("gpus", ""), ("output_tokens_per_s", "tokens/s"),
-    ("total_tokens_per_s", "tokens/s"), ("output_tokens_per_s_per_gpu", "tokens/s/GPU"),
-    ("ttft_s", "s"), ("tpot_s", "s"), ("tokens_per_s_per_user", "tokens/s per user"),
+    ("stack", ""), ("gpus", ""), ("output_tokens_per_s", _unit("output_tokens_per_s")),
+    ("total_tokens_per_s", _unit("total_tokens_per_s")),
+    ("output_tokens_per_s_per_gpu", _unit("output_tokens_per_s_per_gpu")),
+    ("ttft_s", "s"), ("tpot_s", "s"), ("tokens_per_s_per_user", _unit("tokens_per_s_per_user")),
     ("e2e_latency_s", "s"), ("memory_per_gpu_bytes", "B"), ("fits", ""),
     ("max_concurrency", "requests"), ("kv_limited", ""), ("running_requests", "requests"),
     ("prompt_tokens", "tokens"))
@@ -709,7 +710,8 @@ def serve_record(r) -> dict:
     return out
 
 
-SERVE_BOUNDS = (("max_tpot_s", "s"), ("max_ttft_s", "s"), ("min_tokens_per_s_per_user", "tokens/s per user"))
+SERVE_BOUNDS = (("max_tpot_s", "s"), ("max_ttft_s", "s"),
+                ("min_tokens_per_s_per_user", _unit("min_tokens_per_s_per_user")))
 """The bounds ``serve --search`` hands to il.serve_search, with their units."""
 
 
