@@ -321,11 +321,13 @@ def parse_size(text: str) -> float:
     if not math.isfinite(size):   # 1e400 overflowed to inf, and the error said "size inf"
         raise CliError(f"size {text!r}: overflows a float (inf bytes); expected a finite number of "
                        f"bytes, e.g. 1GiB or 4096")
-    if size != math.floor(size):
-        # a collective moves whole bytes; 0.5 (or 1.0001KiB) was timed as 0.5 bytes, unannounced
-        raise CliError(f"size {text!r} = {size:,.6g} bytes: expected a whole number of bytes "
-                       f"(nccl-tests' sizes are byte counts), e.g. {math.ceil(size):,.0f} or 1GiB")
-    return size
+    from . import _validate as V
+    from .errors import ValidationError
+
+    try:   # a collective moves whole bytes; the rule is il.collective's own (one owner)
+        return V.byte_count(f"size {text!r}", size, value_text=f"{size:,.6g} bytes", example=" or 1GiB")
+    except ValidationError as e:
+        raise CliError(str(e)) from None
 
 
 def _size_at(texts: list[str], i: int) -> float:

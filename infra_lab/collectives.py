@@ -118,7 +118,7 @@ import numpy as np
 from . import _validate as V
 from . import fabric as _fab
 from ._repr import Printout
-from .errors import ValidationError, check_positive, named_keywords, unknown
+from .errors import ValidationError, named_keywords, unknown
 from .scenario import HardwareConfig
 
 if TYPE_CHECKING:
@@ -592,16 +592,9 @@ def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
 
 
 def _size(size_bytes) -> float:
-    size_bytes = V.scalar(size_bytes)
-    if isinstance(size_bytes, bool) or not isinstance(size_bytes, (int, float, np.integer, np.floating)):
-        # a size with its unit ("8 GB") is the CLI's SIZE; in Python the unit is a multiplier
-        hint = (" (a size with a unit is read by the CLI only; here give the bytes as a number, e.g. "
-                "8e9 or 8 * il.units.GB, 1 * il.units.GiB)") if isinstance(size_bytes, str) else ""
-        raise ValidationError(f"size_bytes = {V.shown(size_bytes)}: expected a number of bytes >= 0{hint}")
-    size = float(size_bytes) + 0.0   # + 0.0: -0.0 bytes is 0 bytes (a result never reports -0.0)
-    if not math.isfinite(size) or size < 0:
-        raise ValidationError(f"size_bytes = {size_bytes!r}: expected a finite number of bytes >= 0")
-    return size
+    """``size_bytes`` as a float: a finite whole number of bytes >= 0 (:func:`infra_lab._validate.
+    byte_count`, the rule's one owner)."""
+    return V.byte_count("size_bytes", size_bytes)
 
 
 def _size_bound(size_bytes, size: float, hw) -> None:
@@ -620,14 +613,15 @@ def _size_bound(size_bytes, size: float, hw) -> None:
 @named_keywords(name="il.collective")
 def collective(op: str, size_bytes: float, hardware: Any, gpus: int, algorithm: str = "auto", *,
                per_node: int | None = None, fabric_efficiency: float = 1.0,
-               radix: int | None = None) -> CollectiveResult:
+               radix: int | None = None, whole_bytes: bool = True) -> CollectiveResult:
     """Time, algbw and busbw of one collective.
 
     Parameters
     ----------
     op : "all_reduce" | "reduce_scatter" | "all_gather" | "broadcast" | "all_to_all" | "send_recv"
     size_bytes : S as nccl-tests defines it [B] (all_reduce/broadcast/send_recv: the buffer;
-        reduce_scatter/all_gather: the whole array; all_to_all: each rank's send buffer)
+        reduce_scatter/all_gather: the whole array; all_to_all: each rank's send buffer), a
+        whole number of bytes >= 0 (an integral float such as ``1e9`` or a numpy integer is fine)
     hardware : the Scenario's [hardware] table (dict) or HardwareConfig
     gpus : ranks in the collective [-], placed domain-major; 1 rank costs 0 s, and so does
         a zero-byte collective other than send_recv (NCCL launches nothing for it)
@@ -642,6 +636,12 @@ def collective(op: str, size_bytes: float, hardware: Any, gpus: int, algorithm: 
         selective retransmit and programmable congestion control, are not priced here: the model
         has no packet loss or congestion (notebook 03 §8 weighs them)
     radix : switch ports [-] (sets switch hops)
+    whole_bytes : True (the default): ``size_bytes`` must be a whole number of bytes, as the
+        CLI's SIZE must. False: a modelled average message, which may be a fraction of a byte,
+        is priced as the step and serving kernels price it (e.g. a row of
+        ``il.training.collectives``, whose ``bytes_per_call`` is the model's mean message:
+        ``il.collective(op, bytes_per_call, hardware, group_ranks, per_node=ranks_per_domain,
+        whole_bytes=False)`` gives its ``time_per_call_s``); still finite and >= 0
 
     Returns
     -------
@@ -652,7 +652,9 @@ def collective(op: str, size_bytes: float, hardware: Any, gpus: int, algorithm: 
 
     Raises
     ------
-    ValidationError : negative or non-finite size, a size beyond the memory of the largest
+    ValidationError : a size that is not a whole number of bytes >= 0 (``1e9``, ``2**30`` and
+        numpy integers are fine; ``0.5`` is refused, as the CLI refuses it, unless
+        ``whole_bytes=False``), a size beyond the memory of the largest
         cluster (``max_world_gpus`` x device memory), gpus beyond the cluster, an algorithm the
         library does not run for this op and placement (e.g. all-to-all across rails of a
         rails-only fabric with PXN off)
@@ -686,7 +688,12 @@ def collective(op: str, size_bytes: float, hardware: Any, gpus: int, algorithm: 
 
     op_ = _op(op)
     algo = _algo(algorithm)
-    size = _size(size_bytes)
+    whole_bytes = V.boolean("whole_bytes", whole_bytes)
+    if whole_bytes:
+        size = V.byte_count("size_bytes", size_bytes, example="; a modelled average message (il.training."
+                            "collectives' bytes_per_call) with whole_bytes=False")
+    else:
+        size = V.positive("size_bytes", size_bytes, allow_zero=True) + 0.0
     hw = _fab.hardware_config(hardware)
     _size_bound(size_bytes, size, hw)
     n, k = _placement(hw, gpus, per_node)
@@ -742,14 +749,15 @@ def lower_bound(op: str, size_bytes: float, hardware: Any, gpus: int, *,
     steps (one scale-up round); bandwidth F_op·S over a rank's whole injection bandwidth
     (scale-up + NIC) and, across domains, the domain's NICs; reduction ((n−1)/n)·S·γ.
     Every send/receive algorithm's modelled time is at least latency + max(bandwidth,
-    reduction); NVLS and SHARP reduce in the switch and are not bound by it.
+    reduction); NVLS and SHARP reduce in the switch and are not bound by it. ``size_bytes`` is
+    a whole number of bytes >= 0, as :func:`collective` takes it.
     """
     from ._kernels import collectives as K
 
     hw = _fab.hardware_config(hardware)
     n, k = _placement(hw, gpus, per_node)
     p = collective_time_params(hw)
-    size = float(check_positive("size_bytes", size_bytes, allow_zero=True))
+    size = _size(size_bytes)
     _size_bound(size_bytes, size, hw)
     lat, bw, red = K.lower_bound(OPS.index(_op(op)), size, n, k, p.array)
     return {"latency_s": lat, "bandwidth_s": bw, "compute_s": red, "total_s": lat + max(bw, red)}

@@ -913,12 +913,12 @@ def step_flows(pattern: str, hardware: Any, size_bytes: float, *, step: int = 0,
         ``step`` of the inter-node recursive halving: GPU i of node m ↔ node m xor 2^step,
         (S/G)/2^(step+1) bytes. "all_to_all" — every GPU to every other, S/n bytes.
     hardware : [hardware] dict, HardwareConfig or Fabric
-    size_bytes : collective size S as nccl-tests defines it [B]
+    size_bytes : collective size S as nccl-tests defines it [B], a whole number of bytes > 0
     step : halving/doubling step index [-]
     """
     if pattern not in PATTERNS:
         raise unknown("flow pattern", pattern, PATTERNS)
-    check_positive("size_bytes", size_bytes)
+    V.byte_count("size_bytes", size_bytes, allow_zero=False)
     fab = Fabric.build(hardware, radix)
     N, G, R = fab.domains, fab.domain_gpus, fab.rails
     n = N * G

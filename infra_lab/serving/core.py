@@ -145,7 +145,7 @@ def engine_allreduce_rule(stack: str | None) -> np.ndarray:
 
 def engine_allreduce_kernel(stack: str, ranks: int, message_bytes: float) -> str:
     """Which all-reduce a serving engine runs for one tensor-parallel all-reduce of
-    ``message_bytes`` [B] (the whole message, every rank's copy) over ``ranks`` GPUs of one
+    ``message_bytes`` [B] (the whole message, every rank's copy; a whole number of bytes) over ``ranks`` GPUs of one
     fully connected node, by the engine's rule in :func:`engine_allreduce`: "library" outside
     its world sizes or above its size limit, "one-shot" at 2 ranks and below the one-shot
     threshold, else "two-shot". The rule is the serving kernel's own
@@ -173,7 +173,7 @@ def engine_allreduce_kernel(stack: str, ranks: int, message_bytes: float) -> str
         raise unknown("serving stack with an engine all-reduce", stack, stacks,
                       where="data/serving/engine_allreduce.csv")
     ranks = V.integer("ranks", ranks, lo=1)
-    message_bytes = V.positive("message_bytes", message_bytes, allow_zero=True)
+    message_bytes = V.byte_count("message_bytes", message_bytes)
     a = KC.engine_allreduce_choice(_engine_rules()[stack], float(message_bytes), ranks, ranks)
     return {KC.ALG_ONESHOT: "one-shot", KC.ALG_TWOSHOT: "two-shot"}.get(int(a), "library")
 
