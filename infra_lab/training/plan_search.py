@@ -605,6 +605,12 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         schedules' rows are priced by the estimate's kernel); re-estimate a chosen pipeline row with
         ``il.estimate(il.Scenario.from_dict(apply_plan(sc, row)))``.
 
+    Memory: the search keeps its working buffers (step-kernel outputs and sort buffers, 160
+    bytes a plan) for its next call, up to :data:`WORK_KEEP_MAX_BYTES` (512 MiB) for the life
+    of the process; ``il.training.search_buffers_clear()`` releases them (and returns their
+    bytes), ``il.training.search_buffers_info()`` says what is kept. A search after the release
+    returns the same frame.
+
     Examples
     --------
     >>> import infra_lab as il
@@ -785,7 +791,7 @@ WORK_KEEP_MAX_BYTES = 512 * 2**20
 ``benchmarks/bench_search.py`` keep theirs (GPT-175B on 1,024 GPUs: 82,545 plans, 12.6 MiB;
 DeepSeek-V3 on 2,048 GPUs: 2,173,590 plans, 332 MiB); larger spaces allocate theirs per call and
 keep nothing. The kept pair stays allocated while the process runs (a larger search within the
-limit replaces it). Fresh pages are zeroed by the operating system when first written: on the
+limit replaces it) or until :func:`search_buffers_clear` releases it. Fresh pages are zeroed by the operating system when first written: on the
 2-core benchmark machine (2026-12-07, a shared VM at load 5.6-5.9, calls alternated with the
 earlier 128 MiB limit in one process) the DeepSeek-V3 search of every plan spent 715 ms of
 system CPU a call on fresh buffers against 284 ms kept (the rest is the returned frame's own
@@ -815,6 +821,38 @@ def _work_buffers(n: int):
         yield out[:n], work[:, :n]
     finally:
         _work_lock.release()
+
+
+def search_buffers_info() -> dict[str, int]:
+    """The working memory :func:`search` keeps for its next call (:data:`WORK_KEEP_MAX_BYTES`):
+    ``plans`` (the most plans the kept pair holds; 0 when nothing is kept), ``bytes`` (their
+    size [B]) and ``max_bytes`` (the limit [B])."""
+    with _work_lock:
+        out, work = _work_kept
+        plans = 0 if out is None else int(out.shape[0])
+        nbytes = 0 if out is None else int(out.nbytes + work.nbytes)
+    return {"plans": plans, "bytes": nbytes, "max_bytes": WORK_KEEP_MAX_BYTES}
+
+
+def search_buffers_clear() -> int:
+    """Release the working memory :func:`search` keeps for its next call (up to
+    :data:`WORK_KEEP_MAX_BYTES`, 512 MiB: the step-kernel outputs and sort buffers of the
+    largest search so far) and return its size [B] (0 when nothing was kept). A search running
+    in another thread is waited for. The next search allocates fresh buffers and returns the same
+    frame (a little slower once: the operating system zeroes fresh pages); nothing a search
+    returned points into them. As :func:`infra_lab.training.programs.program_cache_clear` does
+    for the compiled pipeline programs.
+
+    >>> import infra_lab as il
+    >>> _ = il.search(il.load_scenario("zaya1-ibm-mi300x"), top=1, max_micro_batch=1)
+    >>> il.training.search_buffers_clear() > 0, il.training.search_buffers_info()["bytes"]
+    (True, 0)
+    """
+    with _work_lock:
+        out, work = _work_kept
+        nbytes = 0 if out is None else int(out.nbytes + work.nbytes)
+        _work_kept[:] = [None, None]
+    return nbytes
 
 
 def plan_rows(n: int) -> np.ndarray:
