@@ -76,7 +76,7 @@ from __future__ import annotations
 from .._kernels import training as kt  # noqa: F401
 from ..scenario import RECOMPUTE  # noqa: F401
 from .bands import BAND_METHODS, estimate_band
-from .comm_table import COMM_COMPONENTS, collectives, collectives_by_dimension
+from .comm_table import COMM_COMPONENTS, PP_CALLS_PER, collectives, collectives_by_dimension  # noqa: F401
 from .context import MFU_CONVENTION, _context, _xtab  # noqa: F401
 from .factors import ATTENTION_KERNEL_CODES, STACK_PARAMS, stack_params  # noqa: F401
 from .plan_search import (  # noqa: F401
@@ -96,6 +96,8 @@ from .plan_search import (  # noqa: F401
     pp_schedule_alias,
     schedule_microbatch_rule,
     search,
+    search_buffers_clear,
+    search_buffers_info,
     stack_pp_schedules,
 )
 from .plans import DEFAULT_MAX, SEARCH_CONSTRAINTS, plan_space_size  # noqa: F401
@@ -105,5 +107,5 @@ from .tables import _attention_kernel, _layer_ops  # noqa: F401
 __all__ = [
     "Estimate", "estimate", "estimate_band", "BAND_METHODS", "search", "stack_params", "STACK_PARAMS", "MFU_CONVENTION",
     "COMPONENTS", "OBJECTIVES", "SEARCH_CONSTRAINTS", "plan_space_size", "apply_plan",
-    "collectives", "collectives_by_dimension", "COMM_COMPONENTS",
+    "collectives", "collectives_by_dimension", "COMM_COMPONENTS", "search_buffers_clear", "search_buffers_info",
 ]

@@ -46,6 +46,12 @@ _PER_MICRO_BATCH = slice(0, kt.OUT_NAMES.index("pp_p2p"))
 _DP_AND_OPTIMIZER = [kt.OUT_NAMES.index(n) for n in ("dp_grad_comm", "dp_param_comm", "optimizer")]
 assert kt.OUT_NAMES[_PER_MICRO_BATCH][-1] == "ep_comm"
 
+PP_CALLS_PER = "step (transfers waited for)"
+"""``calls_per`` of the pipeline rows of :func:`collectives`: their ``calls`` is their
+``calls_per_step``, the transfers the step waits for on the schedule's critical path, not every
+transfer sent (a plain "step" row counts every call issued, so calls × bytes_per_call is its
+traffic; a pipeline row's is not)."""
+
 _OP_CODE = {name: i for i, name in enumerate(OPS)}
 assert _OP_CODE["send_recv"] == kc.OP_SEND_RECV and _OP_CODE["all_to_all"] == kc.OP_ALL_TO_ALL
 
@@ -74,12 +80,15 @@ def collectives(scenario: Scenario | dict, *, stack: str | None = None,
         ``il.collective`` op), what (which tensor, in words), group_ranks [-],
         ranks_per_domain [-] (the group's ranks per scale-up domain as the step model places
         it; ``il.collective(op, bytes_per_call, hardware, group_ranks,
-        per_node=ranks_per_domain)`` gives time_per_call_s), crosses_scale_up (bool: its traffic
+        per_node=ranks_per_domain, whole_bytes=False)`` gives time_per_call_s: bytes_per_call is
+        the model's mean message, which may be a fraction of a byte), crosses_scale_up (bool: its traffic
         uses the NICs), bytes_per_call [bytes] (``il.collective``'s size: an all-gather's or
         reduce-scatter's whole array, an all-to-all's send buffer per rank), time_per_call_s
         [s] (the mean rank's), calls [count] and calls_per (what that count is per: "dense
         layer and micro-batch", "MoE layer and micro-batch", "layer and micro-batch", "step",
-        "micro-batch", "layer"; null on the pipeline rows, whose count the schedule sets),
+        "micro-batch", "layer"; on the pipeline rows "step (transfers waited for)",
+        :data:`PP_CALLS_PER`: their calls is their calls_per_step, the transfers the step waits
+        for, not every transfer sent, so calls × bytes_per_call is not their traffic there),
         calls_per_micro_batch [count per micro-batch] and calls_per_step [count per step] (the
         calls of the stage whose term the step carries; on the pipeline rows the transfers the
         step waits for, see Notes; calls_per_micro_batch null where a count per micro-batch is
@@ -350,12 +359,13 @@ def _pp_rows(ctx, add, time_of, act, tp, cp, dp, pp, vp, raw, share) -> None:
         if n:
             count = 0.0 if ring and ring_x == x else waited(x)
             add("pp", "pp_p2p", "send_recv", f"stage boundary activation / gradient, 1/tp slice ({where}: "
-                f"{n} of the {pp - 1} boundaries; {counted})", 2, 1 if x else 2, size, per_step=count)
+                f"{n} of the {pp - 1} boundaries; {counted})", 2, 1 if x else 2, size, count, PP_CALLS_PER,
+                per_step=count)
     if ring:
         where = "across domains" if ring_x else "within a domain"
         add("pp", "pp_p2p", "send_recv", "interleaved ring boundary, last stage to the first (model chunk "
             f"j·pp + pp − 1 to (j + 1)·pp), activation / gradient, 1/tp slice ({where}; {counted})", 2,
-            1 if ring_x else 2, size, per_step=waited(ring_x))
+            1 if ring_x else 2, size, waited(ring_x), PP_CALLS_PER, per_step=waited(ring_x))
 
 
 def _dp_rows(ctx, add, layout, zero, fsdp, row, m) -> None:
