@@ -615,7 +615,7 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
         "wall_days": run.expected_wall_s / DAY,
         "facility_MW": power["facility_average_W"] / 1e6,
         "it_provisioned_MW": power["it_provisioned_W"] / 1e6,
-        "capex_usd": ibm.capex_usd_per_gpu * world,
+        "capex_usd": ibm.all_in_capex_usd_per_gpu * world,
         # over tco_horizon_years (data/economics); the option's own fabric counts its network (tco's rule)
         "tco_usd": economics.tco_total(world, None, None, acc, hardware=option_hardware(platform, nic, world),
                                        **{k: x for k, x in ov.items() if k not in economics.owned.FABRIC_COUNTS}),

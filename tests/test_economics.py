@@ -1432,4 +1432,4 @@ def test_printouts_say_which_capex_usd_per_gpu_they_show():
     assert f"is the GPU alone: {gpu_alone:,.0f} USD" in text and "whole capex per GPU" in text
     assert text.splitlines()[-1] == "  (exact values: the attributes)"
     pv = str(E.provider_view())
-    assert "capex_usd_per_gpu here is the whole capex per GPU" in pv and pv.splitlines()[-1].startswith("  (exact values")
+    assert "all_in_capex_usd_per_gpu is the whole capex per GPU" in pv and pv.splitlines()[-1].startswith("  (exact values")

@@ -660,7 +660,9 @@ class ProviderView(Printout):
     that credit, the one to compare across retirement rules and value curves [USD]. retire:
     the rule (None: run to the horizon); retirement_year: when the rule stops the hardware before the horizon (the end
     of its last year with a positive cash margin, or of the year of the largest NPV) [years
-    from purchase], else None.
+    from purchase], else None. all_in_capex_usd_per_gpu: the whole capex per GPU (GPU, host,
+    spares, network, storage, front-end) [USD]; capex_usd_per_gpu is the same figure under its
+    older name, kept for existing code (the input of that name is the GPU alone).
     """
 
     path: str
@@ -691,9 +693,15 @@ class ProviderView(Printout):
         """What print() and a notebook show: a readable printout, one field a line with its unit (4 significant figures); the
         exact values are the attributes (the yearly and monthly arrays among them)."""
         from .._repr import readable
-        from .owned import with_capex_note
+        from .owned import all_in_names, with_capex_note
 
-        return with_capex_note(readable(self, footer="exact values: the attributes; yearly arrays: .cash_flows_usd, .revenue_usd, .cash_cost_usd, .book_profit_usd; .monthly"))
+        return with_capex_note(readable(self, all_in_names(self), footer="exact values: the attributes; yearly arrays: .cash_flows_usd, .revenue_usd, .cash_cost_usd, .book_profit_usd; .monthly"))
+
+    @property
+    def all_in_capex_usd_per_gpu(self) -> float:
+        """The whole capex per GPU [USD]: ``capex_usd_per_gpu`` by a name no input shares (the
+        input ``capex_usd_per_gpu`` is the GPU alone)."""
+        return self.capex_usd_per_gpu
 
     @property
     def operating_years(self) -> float:

@@ -348,8 +348,11 @@ _COMPONENT_NAMES = {
 class OwnedCost(Printout):
     """Owned cost of one useful GPU-hour, by component [USD per useful GPU-hour].
 
-    ``capex_usd_per_gpu`` is the whole capex per billed GPU (GPU, host, spares, network,
-    storage, front-end); ``fixed_usd_per_calendar_hour`` the part paid every calendar hour
+    ``all_in_capex_usd_per_gpu`` is the whole capex per billed GPU (GPU, host, spares, network,
+    storage, front-end) [USD per GPU]; ``capex_usd_per_gpu`` is the same figure under its older
+    name, kept for existing code (the input of that name, an override or
+    ``il.economics.parameter("capex_usd_per_gpu", acc)``, is the GPU alone: read the all-in
+    figure by its unambiguous name); ``fixed_usd_per_calendar_hour`` the part paid every calendar hour
     (capital, colocation, opex, setup); ``energy_usd_per_gpu_hour`` the part paid per busy
     hour; ``inputs`` every value used.
     """
@@ -376,9 +379,16 @@ class OwnedCost(Printout):
         exact values are the attributes."""
         from .._repr import readable
 
-        text = readable(self, (*(f.name for f in dataclasses.fields(self) if f.repr), "total_usd_per_gpu_hour"),
+        text = readable(self, (*all_in_names(self), "total_usd_per_gpu_hour"),
                         title=f"{self.accelerator}, owned, per useful GPU-hour", footer="exact values: the attributes")
         return with_capex_note(text, self.inputs.get("capex_usd_per_gpu"))
+
+    @property
+    def all_in_capex_usd_per_gpu(self) -> float:
+        """The whole capex per billed GPU (GPU, host, spares, network, storage, front-end) [USD
+        per GPU]: ``capex_usd_per_gpu`` by a name no input shares (the input
+        ``capex_usd_per_gpu`` is the GPU alone)."""
+        return self.capex_usd_per_gpu
 
     @property
     def total_usd_per_gpu_hour(self) -> float:
@@ -395,13 +405,24 @@ class OwnedCost(Printout):
                              "share": [x / tot for x in vals]})
 
 
-CAPEX_NOTE = ("capex_usd_per_gpu here is the whole capex per GPU (GPU, host, spares, network, storage, "
-              "front-end); the input of that name (an override such as capex_usd_per_gpu=20000, "
+CAPEX_NOTE = ("all_in_capex_usd_per_gpu is the whole capex per GPU (GPU, host, spares, network, storage, "
+              "front-end; the result's capex_usd_per_gpu attribute is the same figure, kept for existing "
+              "code); the input capex_usd_per_gpu (an override such as capex_usd_per_gpu=20000, "
               "il.economics.parameter('capex_usd_per_gpu', acc)) is the GPU alone")
 """The printouts' note on the two quantities named capex_usd_per_gpu: a user who passed the
 printed all-in figure back as the override counted the host, spares and network twice
 (32,169 USD per MI300X printed; capex_usd_per_gpu=32169 gave 51,505 all-in and raised the
-owned cost). Noted, not renamed: the result field is read across the package."""
+owned cost). Since session 42 the printouts name the all-in figure all_in_capex_usd_per_gpu
+(a property of :class:`OwnedCost` and :class:`~infra_lab.economics.finance.ProviderView`); the
+result field capex_usd_per_gpu keeps its name and value for existing code."""
+
+
+def all_in_names(result) -> tuple[str, ...]:
+    """The printed fields of a result dataclass holding the all-in capex: its ``repr`` fields with
+    ``capex_usd_per_gpu`` shown as ``all_in_capex_usd_per_gpu`` (the same value, the unambiguous
+    name), in the same place."""
+    return tuple("all_in_capex_usd_per_gpu" if f.name == "capex_usd_per_gpu" else f.name
+                 for f in dataclasses.fields(result) if f.repr)
 
 
 def with_capex_note(text: str, gpu_alone_usd: float | None = None) -> str:
