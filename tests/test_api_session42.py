@@ -43,8 +43,22 @@ def test_the_cli_and_the_api_share_the_rule():
     with pytest.raises(cli.CliError) as e:
         cli.parse_size("1.0001KiB")
     assert str(e.value) == ("size '1.0001KiB' = 1,024.1 bytes: expected a whole number of bytes >= 0 "
-                            "(nccl-tests' sizes are byte counts), e.g. 1,025 or 1GiB")
+                            "(nccl-tests' sizes are byte counts), e.g. 1,025 or 1GiB (a modelled average "
+                            "message: --fractional-bytes)")
     assert cli.parse_size("1.5KB") == il.collective("all_reduce", 1500.0, HW, 8).size_bytes == 1500.0
+
+
+def test_the_cli_takes_a_modelled_message_with_fractional_bytes(capsys):
+    """--fractional-bytes is il.collective's whole_bytes=False: the same time for 0.5 B."""
+    import json
+
+    assert cli.main(["collective", "all_reduce", "0.5", "--fractional-bytes", "--accelerator", "MI300X",
+                     "--nic", "Pollara-400", "--gpus", "8", "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    want = il.collective("all_reduce", 0.5, HW, 8, whole_bytes=False)
+    assert row["size_bytes"] == 0.5 and row["time_s"] == want.time_s
+    assert cli.main(["collective", "all_reduce", "0.5", "--accelerator", "MI300X", "--gpus", "8"]) == 1
+    assert "--fractional-bytes" in capsys.readouterr().err
 
 
 def test_a_modelled_message_is_priced_with_whole_bytes_false():
