@@ -980,6 +980,22 @@ def test_network_explorer_starts_on_zaya1s_pxn_setting():
         network_explorer(pxn="on")
 
 
+def test_network_update_of_one_gpu_says_there_is_nothing_to_exchange():
+    """network_update(size, 1) read "0.00 µs, busbw 0.0 MB/s with none/none; lower bound 0.00 µs",
+    the result's placeholders for "no algorithm" printed as if they were one (session 42)."""
+    import re
+
+    from infra_lab.widgets.network import network_update
+
+    for acc in ("MI300X", "B200", "GB200"):
+        r = network_update(2**20, 1, acc)
+        text = re.sub("<[^>]+>", "", r["text"])
+        assert text == f"all_reduce of 1 MiB on 1 × {acc}: one rank, nothing to exchange (no time, no bus bandwidth); " \
+                       "choose 2 GPUs or more", text
+        assert r["result"].time_s == 0 and r["chart"].to_dict()
+    assert "none/none" not in network_update(2**20, 2, "MI300X")["text"]
+
+
 def test_network_widget_counts_rack_scale_domains_as_domains():
     """72 GB200 in one NVL72 domain read "72 × GB200 (1 node(s), ...": CollectiveResult.nodes
     counts scale-up domains, which on a rack-scale part span several nodes."""

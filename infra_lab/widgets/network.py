@@ -81,6 +81,11 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
         return {"result": None, "routed": None, "efficiency": None, "sweep": None,
                 "chart": charts.busbw_vs_size_chart(
                     _empty_sweep(), title=f"{op}: not runnable here"), "text": f"<b>Cannot run:</b> {e}"}
+    if res.gpus == 1:     # one rank exchanges nothing: "0.00 µs, busbw 0.0 MB/s with none/none" said it in code
+        return {"result": res, "routed": res, "efficiency": None, "sweep": None,
+                "chart": charts.busbw_vs_size_chart(_empty_sweep(), title=f"{op}: one GPU, nothing to exchange"),
+                "text": f"<b>{op}</b> of {_size(size_bytes)} on 1 × {accelerator}: one rank, nothing to exchange "
+                        "(no time, no bus bandwidth); choose 2 GPUs or more"}
     # the flow simulation's unit is the scale-up domain (fabric.step_flows): a node of an 8-GPU
     # part; on a rack-scale part a rack (8 GB200 are two trays of one partly used rack, not two
     # nodes: "needs a power-of-two node count; nodes = 1" read as a miscount). Notebook 03
