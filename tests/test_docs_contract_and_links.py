@@ -12,6 +12,7 @@ to notice.
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from pathlib import Path
 
@@ -184,3 +185,13 @@ def test_the_link_reader_finds_what_it_should(tmp_path):
             "[bad](missing.md) [bad](other.md#twice-2) [bad](#nowhere)\n```\n[skipped](in-code.md)\n```\n")
     assert _broken_links(page, text) == ["missing.md (no such file)", "other.md#twice-2 (no such heading or anchor)",
                                          "#nowhere (no such heading or anchor)"]
+
+
+def test_the_pages_quote_the_step_time_bounds_the_code_holds():
+    """docs/validation.md's "Where it stands" and the contract's layout type the training
+    validation's bounds beside the constant's name; both are the constant's values."""
+    B = il.validation.STEP_TIME_BOUNDS_PCT
+    flat = lambda p: " ".join((ROOT / p).read_text(encoding="utf-8").split())  # noqa: E731
+    assert (f"test-split median |error| ≤ {B['median']:g} % and worst ≤ {B['worst']:g} % "
+            "(`validation.STEP_TIME_BOUNDS_PCT`)") in flat("docs/validation.md")
+    assert f"il.validation.STEP_TIME_BOUNDS_PCT ({json.dumps(B)}:" in flat("docs/ARCHITECTURE.md")
