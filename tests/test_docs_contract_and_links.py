@@ -195,3 +195,17 @@ def test_the_pages_quote_the_step_time_bounds_the_code_holds():
     assert (f"test-split median |error| ≤ {B['median']:g} % and worst ≤ {B['worst']:g} % "
             "(`validation.STEP_TIME_BOUNDS_PCT`)") in flat("docs/validation.md")
     assert f"il.validation.STEP_TIME_BOUNDS_PCT ({json.dumps(B)}:" in flat("docs/ARCHITECTURE.md")
+
+
+def test_economics_doc_800g_fabric_per_gpu_is_the_model_s():
+    """docs/economics.md's per-GPU back-end network of an 800G fabric on 1,024 GPUs (ConnectX-8 on
+    B300, Vulcano-800 on MI300X) was typed with no test beside it; both parts give it."""
+    from infra_lab.scenario import as_hardware
+
+    E = il.economics
+    assert as_hardware({"accelerator": "B300", "nodes": 128}).nic == "ConnectX-8"     # "ConnectX-8 on B300"
+    got = {E.network_capex_per_gpu(hardware={"accelerator": a, "nodes": 128, "fabric": "rails-only", **nic})
+           for a, nic in (("B300", {}), ("MI300X", {"nic": "Vulcano-800"}))}
+    assert len(got) == 1
+    doc = " ".join((ROOT / "docs" / "economics.md").read_text(encoding="utf-8").split())
+    assert f"(ConnectX-8 on B300, Vulcano-800: {got.pop():,.0f} USD per GPU on 1,024 GPUs;" in doc
