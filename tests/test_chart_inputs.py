@@ -47,6 +47,70 @@ def test_an_empty_frame_is_a_clear_error(name):
         getattr(il.charts, name)(pl.DataFrame(schema=schema), *args)
 
 
+NULLS = {   # chart -> (a one-row frame of its required columns, the column left without a value, extra args)
+    "bill_chart": ({"item": ["GPU-hours"], "usd": [1e6]}, "usd", ()),
+    "tco_band_chart": ({"years": [4.0], "case": ["a"], "p5": [1.0], "p50": [2.0], "p95": [3.0]}, "years", ()),
+    "tornado_chart": ({"parameter": ["life"], "output_low": [1.0], "output_high": [2.0], "output_base": [1.5]},
+                      "output_base", ()),
+    "run_length_histogram": ({"wall_h": [100.0]}, "wall_h", ()),
+    "goodput_bands_chart": ({"gpus": [1024], "calibration": ["fleet"], "restart": ["baseline"], "goodput": [0.9]},
+                            "gpus", ()),
+    "gemm_efficiency_heatmap": ({"m": [1024.0], "n": [1024.0], "k": [1024.0], "efficiency": [0.5]}, "k", ()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NULLS))
+def test_a_missing_value_in_a_column_the_chart_computes_from_is_a_clear_error(name):
+    """A frame whose column sets an axis's ticks, a total, a histogram's range or a rule's
+    position, with one row null or NaN beside good ones, crashed deep in the builder:
+    bill_chart "unsupported format string passed to NoneType", tco_band_chart and tornado_chart
+    "float() argument must be ... not 'NoneType'", gemm_efficiency_heatmap int(None),
+    run_length_histogram numpy's "supplied range of [nan, nan] is not finite", goodput_bands_chart
+    comparing None with int (session 42).
+    They name the chart, the column and the rows now."""
+    cols, col, args = NULLS[name]
+    good = pl.DataFrame(cols)
+    getattr(il.charts, name)(good, *args).to_dict()            # the frame draws with its value
+    for missing in (None, float("nan")):
+        bad = pl.concat([good.with_columns(pl.lit(missing, dtype=good[col].dtype     # the first row: the one
+                                               if missing is None else pl.Float64).alias(col)), good],   # read
+                        how="vertical_relaxed")
+        with pytest.raises(ValidationError, match=rf"^{name}: {col} has no value \(null, NaN or ±inf\) in 1 of its 2 rows"):
+            getattr(il.charts, name)(bad, *args)
+
+
+ALL_NULL = {   # chart -> (its required columns, one row each, and the columns set to null together)
+    "gemm_validation_chart": ({"accelerator": ["MI300X"], "precision": ["bf16"], "published_tflops": [700.0],
+                               "predicted_tflops": [690.0], "fitted": [True]}, ["published_tflops"]),
+    "compute_validation_chart": ({"case": ["a"], "kind": ["gemm"], "accelerator": ["MI300X"], "role": ["test"],
+                                  "measured": [1.0], "predicted": [1.1], "unit": ["TFLOP/s"], "error_pct": [10.0]},
+                                 ["measured"]),
+    "parity_chart": ({"case": ["a"], "split": ["test"], "table": ["t"], "measured_step_time_s": [1.0],
+                      "predicted_step_time_s": [1.1], "error_pct": [10.0]}, ["predicted_step_time_s"]),
+    "band_coverage_chart": ({"id": ["a"], "split": ["test"], "measured_tokens_per_s_per_gpu": [1e4],
+                             "predicted_tokens_per_s_per_gpu": [1.1e4], "band_low_tokens_per_s_per_gpu": [9e3],
+                             "band_high_tokens_per_s_per_gpu": [1.2e4], "inside": [True], "edge_error_pct": [0.0]},
+                            ["measured_tokens_per_s_per_gpu"]),
+    "fleet_check_chart": ({"observation": ["a"], "calibration": ["fleet"], "published_mtbi_h_low": [2.0],
+                           "published_mtbi_h_high": [3.0], "predicted_mtbi_h": [2.5]},
+                          ["published_mtbi_h_low", "published_mtbi_h_high", "predicted_mtbi_h"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALL_NULL))
+def test_an_axis_column_with_no_value_in_any_row_is_a_clear_error(name):
+    """A parity or band chart sets its axes from the smallest and largest value of its columns;
+    with one column null in every row the builder compared None with None (TypeError) or took
+    float(None) (session 42). Rows with some values missing still draw."""
+    cols, nulls = ALL_NULL[name]
+    good = pl.DataFrame(cols)
+    getattr(il.charts, name)(good).to_dict()
+    bad = good.with_columns([pl.lit(None, dtype=pl.Float64).alias(c) for c in nulls])
+    with pytest.raises(ValidationError, match=rf"^{name}: no row has a .*nothing to draw"):
+        getattr(il.charts, name)(bad)
+    getattr(il.charts, name)(pl.concat([good, bad])).to_dict()     # one row without: drawn without it
+
+
 def test_serving_parity_chart_with_no_row_having_both_figures():
     df = pl.DataFrame({"id": ["a"], "split": ["train"], "accelerator": ["MI300X"], "engine": ["vllm"],
                        "ttft_s_measured": [None], "ttft_s_predicted": [0.2]},

@@ -97,6 +97,17 @@ def test_explorer_widget_updates():
     assert names == {"MI300X", "H100-SXM"}
 
 
+def test_explorer_with_no_accelerator_chosen_shows_no_chart():
+    """Deselecting every accelerator printed "choose at least one accelerator" under the chart
+    of the previous set, still drawn (session 42); the other explorers clear a stale chart."""
+    box = il.widgets.accelerator_explorer()
+    assert box.chart.chart is not None
+    box.controls["compare"].value = ()
+    assert box.chart.chart is None and "choose at least one accelerator" in box.children[1].value
+    box.controls["compare"].value = ("MI300X",)
+    assert box.chart.chart is not None and box.children[1].value.startswith("1 of 1 accelerators")
+
+
 def test_explorer_says_which_accelerators_a_precision_leaves_out():
     """At fp4 the default set's MI300X, H100, H200 and MI325X have no peak (they do not support
     FP4: data/accelerators.csv unsupported_precisions): the chart silently showed two bars under

@@ -958,6 +958,44 @@ def test_network_explorer_prices_zaya1_cluster_on_its_own_hosts():
         network_update(2**28, 1024, host_cpu="Xeon")
 
 
+def test_network_explorer_starts_on_zaya1s_pxn_setting():
+    """Notebook 03 started its explorer on ZAYA1's hosts but on the PXN dropdown's "library
+    default", RCCL's off, while its prose called the widget's defaults "PXN on as on ZAYA1's
+    cluster": choosing all_to_all read "Cannot run ... with PXN off" for a cluster that runs PXN
+    (session 42). The explorer takes the PXN setting to start on; the notebook passes ZAYA1's."""
+    from infra_lab.errors import ValidationError
+    from infra_lab.widgets.network import network_explorer
+
+    zy = il.load_scenario("zaya1-ibm-mi300x").hardware
+    box = network_explorer(host_cpu=zy.host_cpu, pxn=zy.pxn)
+    assert box.controls["pxn"].value is True
+    box.controls["op"].value = "all_to_all"
+    r = box.update()
+    assert r["result"] is not None and r["result"].time_s == il.collective("all_to_all", 2**28, zy, zy.world_size).time_s
+    off = network_explorer()                  # the library's default: RCCL's PXN off, said so
+    assert off.controls["pxn"].value is None
+    off.controls["op"].value = "all_to_all"
+    assert off.update()["result"] is None
+    with pytest.raises(ValidationError, match="pxn = 'on'"):
+        network_explorer(pxn="on")
+
+
+def test_network_update_of_one_gpu_says_there_is_nothing_to_exchange():
+    """network_update(size, 1) read "0.00 µs, busbw 0.0 MB/s with none/none; lower bound 0.00 µs",
+    the result's placeholders for "no algorithm" printed as if they were one (session 42)."""
+    import re
+
+    from infra_lab.widgets.network import network_update
+
+    for acc in ("MI300X", "B200", "GB200"):
+        r = network_update(2**20, 1, acc)
+        text = re.sub("<[^>]+>", "", r["text"])
+        assert text == f"all_reduce of 1 MiB on 1 × {acc}: one rank, nothing to exchange (no time, no bus bandwidth); " \
+                       "choose 2 GPUs or more", text
+        assert r["result"].time_s == 0 and r["chart"].to_dict()
+    assert "none/none" not in network_update(2**20, 2, "MI300X")["text"]
+
+
 def test_network_widget_counts_rack_scale_domains_as_domains():
     """72 GB200 in one NVL72 domain read "72 × GB200 (1 node(s), ...": CollectiveResult.nodes
     counts scale-up domains, which on a rack-scale part span several nodes."""

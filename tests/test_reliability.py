@@ -819,6 +819,29 @@ def test_widget_says_the_work_is_the_same_at_every_size():
     assert f"{95.0 / 24:.2f} days of failure-free work (the same at every cluster size)" in line, line
 
 
+def test_widget_line_never_rounds_a_short_mtbi_or_interval_to_zero():
+    """At the GPUs slider's top (100,000) under the fleet calibration with a 3x early-deployment
+    factor the line read "MTBI 0.0 h ... every 0.01 h" and "527672.9 over the run": a
+    positive time printed as zero and a count without separators (session 42). Below an hour the
+    times read in minutes; counts carry thousands separators."""
+    from infra_lab.widgets.reliability import reliability_explorer
+
+    box = reliability_explorer(SC, 720.0, n_runs=50)
+    box.controls["calibration"].value = "fleet"
+    box.controls["early_deployment"].value = 3.0
+    box.controls["gpus"].value = 100_000
+    line = re.sub("<[^>]+>", "", box.children[1].value)
+    s = box.update()
+    assert s["mtbi_h"] < 0.1 and s["interval_h"] < 0.1 and s["expected_interruptions"] > 1e5
+    assert f"MTBI {s['mtbi_h'] * 60:.1f} min" in line and " 0.0 h" not in line, line
+    assert f"every {s['interval_h'] * 60:.1f} min" in line and " 0.01 h" not in line, line
+    assert f"{s['expected_interruptions']:,.1f} over the run" in line, line
+    box.controls["gpus"].value = 1024      # an hour and more still reads in hours
+    line = re.sub("<[^>]+>", "", box.children[1].value)
+    s = box.update()
+    assert f"MTBI {s['mtbi_h']:.1f} h" in line, line
+
+
 def test_summarize_runs_of_one_run_has_no_standard_error_and_refuses_no_runs():
     sc = il.load_scenario("zaya1-ibm-mi300x")
     p = R.plan_run(sc, 100.0)

@@ -1325,6 +1325,23 @@ def test_widget_update_answers():
     assert none is None and "cannot run" in bad["configuration"][0]
 
 
+def test_widget_price_column_names_the_purchase_price_it_was_built_on():
+    """The serving explorer's price column read "owned: like-for-like P50 (newest 8-GPU baseboard
+    listing, notebook 05)" for every owned price, also MI355X's (one of its dropdown's parts),
+    which has no baseboard listing and is priced on the analyst's selling price of
+    parameters.csv (session 42). The label follows the quote's capex_basis."""
+    from infra_lab.widgets.serving import OWNED_PRICE_BASIS, serving_update
+
+    s, _ = serving_update("llama3.3-70b", "MI300X", "vllm", "fp8", 64, 8)
+    assert s["price"][0] == OWNED_PRICE_BASIS
+    q = il.economics.owned_gpu_hour_quote("MI355X")
+    assert q["capex_basis"] != "baseboard"
+    s, _ = serving_update("llama3.3-70b", "MI355X", "vllm", "fp8", 64, 8)
+    assert s["price"][0] == (f"owned: like-for-like P50 (no baseboard listing: the default purchase price, "
+                             f"{q['purchase_price_usd_per_gpu']:,.0f} USD per GPU; notebook 05)")
+    assert s["usd_per_gpu_h"][0] == il.serving.gpu_hour_price("MI355X") == q["usd_per_gpu_hour"]
+
+
 def test_widget_best_uses_the_searchs_own_grid():
     """The explorer's search had a grid of its own that stopped at 512 in flight; Llama 3 8B on
     8 MI300X at TPOT <= 100 ms runs more (the search's default grid reaches max_concurrency)."""

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     import polars as pl
 
 __all__ = ["setup_offline", "ChartPane", "vega_bundle_js", "VENDOR_COLORS", "vendor_color", "accelerator_scale",
-           "require_columns", "require_rows", "to_altair_data", "field", "signed_tooltip"]
+           "require_columns", "require_rows", "require_values", "require_some", "to_altair_data", "field",
+           "signed_tooltip"]
 
 VENDOR_COLORS = {"AMD": "#ED1C24", "NVIDIA": "#76B900", "Intel": "#0071C5"}
 """Vendor colours used across charts (AMD red, NVIDIA green)."""
@@ -204,6 +205,39 @@ def require_rows(df: pl.DataFrame, chart: str, rows: str = "the frame has no row
 
     if df.height == 0:
         raise ValidationError(f"{chart}: {rows}; nothing to draw (the axes are set by the data)")
+
+
+def _missing(col: pl.Series) -> pl.Series:
+    """Where a column has no usable value: null, or NaN / ±inf in a float column."""
+    miss = col.is_null()
+    return miss | ~col.is_finite().fill_null(True) if col.dtype.is_float() else miss
+
+
+def require_values(df: pl.DataFrame, cols: list[str], chart: str) -> None:
+    """Raise a clear error when a column a chart computes from (an axis's ticks, a total, a
+    histogram's range, a rule's position) has a row without a value (null, NaN or ±inf): the
+    chart cannot place it, and the computation crashed deep inside with a TypeError or numpy's
+    ValueError. Says the column, how many rows and what to do."""
+    from ..errors import ValidationError
+
+    for c in cols:
+        n = int(_missing(df[c]).sum())
+        if n:
+            raise ValidationError(f"{chart}: {c} has no value (null, NaN or ±inf) in {n} of its {df.height} "
+                                  f"row{'s' if df.height != 1 else ''}; the chart is computed from every row's "
+                                  f"{c}: drop those rows (df.drop_nulls({c!r})) or fill them")
+
+
+def require_some(df: pl.DataFrame, cols: list[str], chart: str) -> None:
+    """Raise a clear error when a column that sets a chart's axis range has no value in any
+    row (every one null, NaN or ±inf): the range would be the minimum of nothing. Rows with
+    some values missing are drawn (the missing points are left out)."""
+    from ..errors import ValidationError
+
+    for c in cols:
+        if df.height and bool(_missing(df[c]).all()):
+            raise ValidationError(f"{chart}: no row has a value of {c} (all {df.height} are null, NaN or ±inf); "
+                                  "nothing to draw (the axes are set by the data)")
 
 
 def gpus_tooltip() -> alt.Tooltip:

@@ -12,6 +12,8 @@ from .base import (
     field,
     require_columns,
     require_rows,
+    require_some,
+    require_values,
     signed_tooltip,
     to_altair_data,
 )
@@ -80,6 +82,7 @@ def gemm_efficiency_heatmap(df: pl.DataFrame, title: str | None = None,
 
     data = to_altair_data(df)
     require_rows(data, "gemm_efficiency_heatmap")
+    require_values(data, ["k"], "gemm_efficiency_heatmap")     # the title's K
     k = int(data["k"][0])
     # Embed only what the chart encodes, rounded below what colour and tooltip show (a 64 × 64
     # grid at full float precision was 0.44 MB of the executed notebook); K goes in the data
@@ -180,6 +183,7 @@ def gemm_validation_chart(df: pl.DataFrame,
     import polars as pl
 
     require_rows(df, "gemm_validation_chart")
+    require_some(df, ["published_tflops", "predicted_tflops"], "gemm_validation_chart")
     shown = ["accelerator", "precision", "m", "n", "k", "published_tflops", "predicted_tflops", "error_pct"]
     shown = [c for c in shown if c in df.columns]   # the shape and the error only where the frame has them
     data = to_altair_data(df.with_columns(
@@ -223,6 +227,7 @@ def compute_validation_chart(df: pl.DataFrame,
     data = to_altair_data(df.select("case", "kind", "accelerator", "role", "measured", "predicted",
                                     "unit", "error_pct"))
     require_rows(data, "compute_validation_chart")
+    require_some(data, ["measured", "predicted"], "compute_validation_chart")
     data, err_tip = signed_tooltip(data, "error_pct", "error [%]")
     lo = float(min(data["measured"].min(), data["predicted"].min())) * 0.8
     hi = float(max(data["measured"].max(), data["predicted"].max())) * 1.25

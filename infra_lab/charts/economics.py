@@ -7,7 +7,15 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from .base import field, require_columns, require_rows, to_altair_data, unit_of, vendor_color
+from .base import (
+    field,
+    require_columns,
+    require_rows,
+    require_values,
+    to_altair_data,
+    unit_of,
+    vendor_color,
+)
 
 __all__ = [
     "cost_breakdown_chart", "interval_chart", "tornado_chart", "rent_vs_own_chart", "rent_path_chart",
@@ -80,6 +88,7 @@ def tornado_chart(df: pl.DataFrame, *, x_title: str = "owned cost, every other i
     """
     require_columns(df, ["parameter", "output_low", "output_high", "output_base"], "tornado_chart")
     require_rows(df, "tornado_chart")
+    require_values(df, ["output_base"], "tornado_chart")    # the base case's rule
     name = "label" if "label" in df.columns else "parameter"
     keep = [c for c in (name, "low", "high", "output_low", "output_high", "output_base") if c in df.columns]
     d = to_altair_data(df).select(keep).with_columns(
@@ -151,6 +160,7 @@ def tco_band_chart(df: pl.DataFrame, *, y_title: str = "cluster TCO [million USD
     Columns: years, case, p5, p50, p95 (already in the unit of ``y_title``).
     """
     require_columns(df, ["years", "case", "p5", "p50", "p95"], "tco_band_chart")
+    require_values(df, ["years"], "tco_band_chart")     # the axis's ticks are the years
     d = to_altair_data(df).select("years", "case", "p5", "p50", "p95")
     base = alt.Chart(d, title=title)
     ticks = sorted(set(float(x) for x in d["years"].to_list()))
@@ -190,6 +200,7 @@ def bill_chart(df: pl.DataFrame, *, title: str = "What the renter's bill paid fo
     Columns: item, usd (as from ``ZyphraBill.frame()`` without the total row).
     """
     require_columns(df, ["item", "usd"], "bill_chart")
+    require_values(df, ["usd"], "bill_chart")           # every legend entry is a share of the total
     d = to_altair_data(df).select("item", "usd").filter(~pl.col("item").str.starts_with("the bill"))
     total = float(d["usd"].sum())
     d = d.with_columns((pl.col("usd") / 1e6).alias("musd"))

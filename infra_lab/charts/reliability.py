@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import altair as alt
 
-from .base import gpus_tooltip, require_columns, require_rows, to_altair_data
+from .base import gpus_tooltip, require_columns, require_rows, require_values, to_altair_data
 
 if TYPE_CHECKING:
     import polars as pl
@@ -32,6 +32,7 @@ def run_length_histogram(runs: pl.DataFrame, expected_wall_h: float | None = Non
 
     require_columns(runs, ["wall_h"], "run_length_histogram")
     require_rows(runs, "run_length_histogram", "no simulated runs")
+    require_values(runs, ["wall_h"], "run_length_histogram")    # the histogram's range
     x = runs["wall_h"].to_numpy()
     lo, hi = float(x.min()), float(x.max())
     if hi <= lo:
@@ -152,6 +153,7 @@ def goodput_bands_chart(bands: pl.DataFrame,
     import polars as pl
 
     require_columns(bands, ["gpus", "calibration", "restart", "goodput"], "goodput_bands_chart")
+    require_values(bands, ["gpus"], "goodput_bands_chart")     # the axis's ticks are the GPU counts
     agg = bands.group_by("gpus", "calibration").agg(
         pl.col("goodput").min().alias("goodput_min"), pl.col("goodput").max().alias("goodput_max"),
     ).sort("calibration", "gpus")
@@ -223,7 +225,13 @@ def fleet_check_chart(check: pl.DataFrame,
     require_rows(check, "fleet_check_chart")
     pub = check.unique("observation", keep="first", maintain_order=True)
     values = pl.concat([pub["published_mtbi_h_high"], pub["published_mtbi_h_low"].filter(pub["published_mtbi_h_low"] > 0),
-                        check["predicted_mtbi_h"]])
+                        check["predicted_mtbi_h"]]).drop_nans().drop_nulls()
+    if values.len() == 0:      # the axis's decades are set by these values
+        from ..errors import ValidationError
+
+        raise ValidationError("fleet_check_chart: no row has a published or predicted MTBI (published_mtbi_h_low, "
+                              "published_mtbi_h_high and predicted_mtbi_h are all null); nothing to draw "
+                              "(the axes are set by the data)")
     lo_dom = 10 ** math.floor(math.log10(float(values.min())))
     hi_dom = 10 ** math.ceil(math.log10(float(values.max())))
     pub = pub.select(

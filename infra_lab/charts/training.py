@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 
 from ..errors import ValidationError
-from .base import require_columns, require_rows, signed_tooltip, to_altair_data
+from .base import require_columns, require_rows, require_some, signed_tooltip, to_altair_data
 
 __all__ = ["step_breakdown_chart", "parity_chart", "plan_scatter", "breakdown_frame", "band_coverage_chart",
            "communication_chart"]
@@ -118,6 +118,7 @@ def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time
                          "error_pct"], "parity_chart")
     data = to_altair_data(df)
     require_rows(data, "parity_chart")
+    require_some(data, ["measured_step_time_s", "predicted_step_time_s"], "parity_chart")
     data, err_tip = signed_tooltip(data, "error_pct", "error [%]")
     lo = float(min(data["measured_step_time_s"].min(), data["predicted_step_time_s"].min())) * 0.8
     hi = float(max(data["measured_step_time_s"].max(), data["predicted_step_time_s"].max())) * 1.25
@@ -156,6 +157,8 @@ def band_coverage_chart(df: pl.DataFrame, title: str = "Measured throughput agai
                          "band_low_tokens_per_s_per_gpu", "band_high_tokens_per_s_per_gpu", "inside",
                          "edge_error_pct"], "band_coverage_chart")
     require_rows(df, "band_coverage_chart")
+    require_some(df, ["measured_tokens_per_s_per_gpu", "predicted_tokens_per_s_per_gpu",
+                      "band_low_tokens_per_s_per_gpu", "band_high_tokens_per_s_per_gpu"], "band_coverage_chart")
     nom = pl.col("predicted_tokens_per_s_per_gpu")
     d = df.with_columns((pl.col("band_low_tokens_per_s_per_gpu") / nom).alias("band_low"),
                         (pl.col("band_high_tokens_per_s_per_gpu") / nom).alias("band_high"),

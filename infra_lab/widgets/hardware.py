@@ -93,6 +93,7 @@ def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16",
         chosen = list(w_set.value)
         if not chosen:
             status.value = "<i>choose at least one accelerator</i>"
+            pane.clear()    # no stale chart of the last set beside "choose at least one"
             return None
         try:
             chart, missing = _chart_and_left_out(w_metric.value, w_prec.value, chosen)

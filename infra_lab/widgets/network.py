@@ -81,6 +81,11 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
         return {"result": None, "routed": None, "efficiency": None, "sweep": None,
                 "chart": charts.busbw_vs_size_chart(
                     _empty_sweep(), title=f"{op}: not runnable here"), "text": f"<b>Cannot run:</b> {e}"}
+    if res.gpus == 1:     # one rank exchanges nothing: "0.00 µs, busbw 0.0 MB/s with none/none" said it in code
+        return {"result": res, "routed": res, "efficiency": None, "sweep": None,
+                "chart": charts.busbw_vs_size_chart(_empty_sweep(), title=f"{op}: one GPU, nothing to exchange"),
+                "text": f"<b>{op}</b> of {_size(size_bytes)} on 1 × {accelerator}: one rank, nothing to exchange "
+                        "(no time, no bus bandwidth); choose 2 GPUs or more"}
     # the flow simulation's unit is the scale-up domain (fabric.step_flows): a node of an 8-GPU
     # part; on a rack-scale part a rack (8 GB200 are two trays of one partly used rack, not two
     # nodes: "needs a power-of-two node count; nodes = 1" read as a miscount). Notebook 03
@@ -173,11 +178,15 @@ def _empty_sweep():
                         schema={"size_bytes": pl.Float64, "busbw_GBps": pl.Float64, "series": pl.String})
 
 
-def network_explorer(host_cpu: str | None = None) -> W.VBox:
+def network_explorer(host_cpu: str | None = None, pxn: bool | None = None) -> W.VBox:
     """Controls for message size, GPUs, accelerator, NIC, topology, routing, PXN and host CPU.
     ``host_cpu``: the host the explorer starts on (None: each accelerator's default host;
-    notebook 03 passes ZAYA1's). Returns the box; its ``update`` attribute is the callback
+    notebook 03 passes ZAYA1's). ``pxn``: the PXN setting it starts on (None: the library's
+    default, off in RCCL, so a cross-rail all-to-all on rails-only MI300X cannot run; notebook
+    03 passes ZAYA1's, on). Returns the box; its ``update`` attribute is the callback
     (callable directly in tests), ``controls`` the widgets by name."""
+    if pxn is not None and not isinstance(pxn, bool):   # the dropdown holds None, True or False only
+        raise ValidationError(f"pxn = {pxn!r}: expected True, False or None (the library's default)")
     size = W.SelectionSlider(options=[(f"{2**e / 2**20:g} MiB" if e >= 20 else f"{2**e // 1024} KiB", 2.0**e)
                                       for e in range(10, 35)], value=2.0**28, description="size",
                              continuous_update=False)
@@ -188,8 +197,8 @@ def network_explorer(host_cpu: str | None = None) -> W.VBox:
                      description="NIC")   # the accelerator's default NIC; it follows a new accelerator (below)
     fab = W.Dropdown(options=list(F.FABRIC_KINDS), value="rails-only", description="topology")
     routing = W.ToggleButtons(options=list(F.ROUTINGS), value="ecmp", description="routing")
-    pxn = W.Dropdown(options=[("library default", None), ("PXN on", True), ("PXN off", False)],
-                     value=None, description="PXN")
+    w_pxn = W.Dropdown(options=[("library default", None), ("PXN on", True), ("PXN off", False)],
+                       value=pxn, description="PXN")
     op = W.Dropdown(options=list(C.OPS[:5]), value="all_reduce", description="op")
     hosts = [r["name"] for r in F._host_cpus().iter_rows(named=True) if r["arch"] == "x86"]   # MI300X, H100, B200 hosts
     start = None if host_cpu is None else F.host_cpu(host_cpu, where="host_cpu")["name"]
@@ -220,20 +229,20 @@ def network_explorer(host_cpu: str | None = None) -> W.VBox:
         if following["nic"]:
             return None
         r = network_update(size.value, gpus.value, acc.value, nic.value, fab.value, routing.value, op.value,
-                           pxn=pxn.value, host_cpu=host.value)
+                           pxn=w_pxn.value, host_cpu=host.value)
         html.value = r["text"]
         pane.show(r["chart"])
         return r
 
-    for c in (size, gpus, acc, nic, fab, routing, op, pxn, host):
+    for c in (size, gpus, acc, nic, fab, routing, op, w_pxn, host):
         c.observe(update, names="value")
     update()
-    box = W.VBox([W.HBox([op, acc, nic]), W.HBox([size, gpus, host]), W.HBox([fab, routing, pxn]), html,
+    box = W.VBox([W.HBox([op, acc, nic]), W.HBox([size, gpus, host]), W.HBox([fab, routing, w_pxn]), html,
                   pane.widget])
     box.chart = pane
     box.update = update
     box.controls = {"size": size, "gpus": gpus, "accelerator": acc, "nic": nic, "fabric": fab,
-                    "routing": routing, "pxn": pxn, "op": op, "host_cpu": host}
+                    "routing": routing, "pxn": w_pxn, "op": op, "host_cpu": host}
     return box
 
 

@@ -27,8 +27,25 @@ SERVING_ACCELERATORS = ("MI300X", "MI325X", "MI355X", "H100-SXM", "H200-SXM", "B
 
 OWNED_PRICE_BASIS = "owned: like-for-like P50 (newest 8-GPU baseboard listing, notebook 05)"
 """The price column's label when the serving explorer prices GPU-hours as owned
-(:func:`infra_lab.serving.gpu_hour_price`, basis "owned"): it names its basis, since the economics
-explorer's "owned" figure is the cost at its slider inputs with the default purchase price."""
+(:func:`infra_lab.serving.gpu_hour_price`, basis "owned") from an accelerator's baseboard listing:
+it names its basis, since the economics explorer's "owned" figure is the cost at its slider
+inputs with the default purchase price. A part without a baseboard listing (MI355X: an analyst's
+selling price; GB200: a rack price) is priced on its default purchase price, and the label
+says that instead (:func:`owned_price_basis`)."""
+
+
+def owned_price_basis(accelerator: str) -> str:
+    """The ``price`` column's words for ``accelerator``'s owned GPU-hour: :data:`OWNED_PRICE_BASIS`
+    where the like-for-like price reads its newest baseboard listing, else the purchase price
+    it falls back to (``il.economics.owned_gpu_hour_quote``'s ``capex_basis``). MI355X's column
+    said "newest 8-GPU baseboard listing" for a price built on an analyst's 23,000 USD ASP."""
+    from ..economics import owned_gpu_hour_quote
+
+    q = owned_gpu_hour_quote(accelerator)
+    if q["capex_basis"] == "baseboard":
+        return OWNED_PRICE_BASIS
+    return (f"owned: like-for-like P50 (no baseboard listing: the default purchase price, "
+            f"{q['purchase_price_usd_per_gpu']:,.0f} USD per GPU; notebook 05)")
 
 def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", engine: str = "vllm",
                    precision: str = "fp8", concurrency: int = 64, gpus: int = 8,
@@ -89,7 +106,7 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
                 # notebook 05's like-for-like owned price (newest 8-GPU baseboard listing, P50 of
                 # the owned-cost Monte Carlo), not the economics explorer's cost at its slider
                 # inputs and the default purchase price: the label says which
-                price, basis = il.serving.gpu_hour_price(accelerator), OWNED_PRICE_BASIS
+                price, basis = il.serving.gpu_hour_price(accelerator), owned_price_basis(accelerator)
             except InfraLabError:    # no owned cost (MI325X: no public purchase price; H800: no TDP)
                 try:
                     price, basis = il.serving.gpu_hour_price(accelerator, "rented"), "rented, on-demand median"

@@ -512,15 +512,16 @@ sections 2–5) and, on a power-of-two number (two or more) of whole nodes, `il.
 for one cross-leaf halving/doubling step under the chosen routing (section 7's η); the collective is
 then priced again with that η as the fabric's efficiency (the time after the arrow). It starts on
 ZAYA1's hosts (the host sets the libraries' per-message network overhead, section 5; "the part's
-default" is each accelerator's own). The line printed first is its answer at the defaults, PXN on
-as on ZAYA1's cluster. A combination a library cannot run (a cross-rail all-to-all with PXN off on
-rails-only) says why instead of a number.
+default" is each accelerator's own) and with PXN on, as on ZAYA1's cluster ("library default" is
+RCCL's off, section 6). The line printed first is its answer at these starting values. A
+combination a library cannot run (a cross-rail all-to-all with PXN off on rails-only) says why
+instead of a number.
 """),
     ("code", r"""
-r = il.widgets.network_update(size_bytes=2**28, gpus=1024, routing="ecmp", pxn=True, host_cpu=ZY.host_cpu)
+r = il.widgets.network_update(size_bytes=2**28, gpus=1024, routing="ecmp", pxn=ZY.pxn, host_cpu=ZY.host_cpu)
 assert r["result"].time_s == il.collective("all_reduce", 2**28, ZY, ZY.world_size).time_s   # ZAYA1's cluster
 print(r["text"].replace("<b>", "").replace("</b>", ""))
-il.widgets.network_explorer(host_cpu=ZY.host_cpu)
+il.widgets.network_explorer(host_cpu=ZY.host_cpu, pxn=ZY.pxn)
 """),
     ("md", "## Takeaways"),
     ("code", r"""
