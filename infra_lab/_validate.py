@@ -106,20 +106,23 @@ def integer(field: str, value: Any, *, lo: int = 1, hi: int | None = None) -> in
     return v
 
 
-def byte_count(field: str, value: Any, *, allow_zero: bool = True, value_text: str | None = None,
-               example: str = "") -> float:
-    """A message size [B] as a float: a finite whole number of bytes >= 0 (> 0 without
+def byte_count(field: str, value: Any, *, allow_zero: bool = True, whole: bool = False,
+               value_text: str | None = None, example: str = "") -> float:
+    """A message size [B] as a float: a finite number of bytes >= 0 (> 0 without
     ``allow_zero``). The one owner of this rule for every entry point that takes a message size
     (``il.collective``, ``il.collectives.lower_bound`` / ``algorithm_table`` / ``sweep``,
-    ``il.fabric.step_flows``, ``il.serving.engine_allreduce_kernel``, the CLI's SIZE):
-    ``1e9``, ``2**30`` and numpy integers are fine; ``0.5`` or ``1000.5`` bytes are refused, as
-    nccl-tests' sizes are byte counts (``il.collective`` timed a 0.5-byte message while the CLI
-    refused it, December 2026). ``value_text`` replaces the repeated value (the CLI shows the
-    text typed and the bytes it reads as); ``example`` is added after the whole-number example.
+    ``il.fabric.step_flows``, ``il.serving.engine_allreduce_kernel``, the CLI's SIZE).
 
-    >>> byte_count("size_bytes", 1e9), byte_count("size_bytes", np.int64(4096))
-    (1000000000.0, 4096.0)
-    >>> byte_count("size_bytes", 0.5)
+    A Python size may be any real number: sizes are usually computed (parameters × 2 / tp, an
+    expected token count × hidden × bytes, ``il.training.collectives``' mean ``bytes_per_call``)
+    and need not be whole; the model is continuous in the size. ``whole=True`` is the CLI's rule
+    for a size typed as text (``0.5`` or ``1.0001KiB`` there is almost surely a slip, and
+    nccl-tests' sizes are byte counts). ``value_text`` replaces the repeated value (the CLI shows
+    the text typed and the bytes it reads as); ``example`` is added after the whole-number example.
+
+    >>> byte_count("size_bytes", 1e9), byte_count("size_bytes", np.int64(4096)), byte_count("s", 0.5)
+    (1000000000.0, 4096.0, 0.5)
+    >>> byte_count("size_bytes", 0.5, whole=True)
     Traceback (most recent call last):
     ...
     infra_lab.errors.ValidationError: size_bytes = 0.5: expected a whole number of bytes >= 0 (nccl-tests' sizes are byte counts), e.g. 1
@@ -135,7 +138,7 @@ def byte_count(field: str, value: Any, *, allow_zero: bool = True, value_text: s
     text = value_text if value_text is not None else repr(value)
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise ValidationError(f"{field} = {text}: expected a finite number of bytes {bound}")
-    if v != math.floor(v):
+    if whole and v != math.floor(v):
         raise ValidationError(f"{field} = {text}: expected a whole number of bytes {bound} (nccl-tests' sizes "
                               f"are byte counts), e.g. {math.ceil(v):,.0f}{example}")
     return v

@@ -296,10 +296,10 @@ def _negative_size_message(text: str) -> str:
     return f"size {text!r}: must be >= 0 bytes (a collective moves a non-negative amount), e.g. 1GiB or 4096"
 
 
-def parse_size(text: str, whole_bytes: bool = True) -> float:
+def parse_size(text: str) -> float:
     """A message size: bytes, or with a unit (KB MB GB TB = 10^3.., KiB MiB GiB TiB = 2^10..),
-    a whole number of bytes (``1.5MB`` is 1,500,000; ``0.5`` is refused unless ``whole_bytes`` is
-    False: ``--fractional-bytes``, a modelled average message).
+    a whole number of bytes (``1.5MB`` is 1,500,000; ``0.5`` is refused: typed text that is not a
+    byte count is a slip, while ``il.collective`` takes a computed size that need not be whole).
 
     >>> parse_size("1GiB"), parse_size("256MB"), parse_size("4096")
     (1073741824.0, 256000000.0, 4096.0)
@@ -325,16 +325,14 @@ def parse_size(text: str, whole_bytes: bool = True) -> float:
     from . import _validate as V
     from .errors import ValidationError
 
-    if not whole_bytes:   # --fractional-bytes: a modelled average message (il.collective's whole_bytes=False)
-        return size
-    try:   # a collective moves whole bytes; the rule is il.collective's own (one owner)
-        return V.byte_count(f"size {text!r}", size, value_text=f"{size:,.6g} bytes",
-                            example=" or 1GiB (a modelled average message: --fractional-bytes)")
+    try:   # typed text is a byte count; the rule's one owner is il.collective's (whole=True here)
+        return V.byte_count(f"size {text!r}", size, whole=True, value_text=f"{size:,.6g} bytes",
+                            example=" or 1GiB")
     except ValidationError as e:
         raise CliError(str(e)) from None
 
 
-def _size_at(texts: list[str], i: int, whole_bytes: bool = True) -> float:
+def _size_at(texts: list[str], i: int) -> float:
     """The i-th SIZE of ``infra-lab collective``: a unit alone after a number (``1 MiB``, the
     shell's two words) is refused saying to write them together; it read "size 'MiB': expected
     bytes", naming only the unit (December 2026)."""
@@ -344,7 +342,7 @@ def _size_at(texts: list[str], i: int, whole_bytes: bool = True) -> float:
         both = f"{str(texts[i - 1]).strip()}{t}"
         raise CliError(f"size {texts[i - 1]!r} {t!r}: the unit is a separate word; write it next to the "
                        f"number, {both} (each word is a size of its own: 'SIZE [SIZE ...]')")
-    return parse_size(texts[i], whole_bytes)
+    return parse_size(texts[i])
 
 
 _TOKEN_UNITS = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
@@ -644,11 +642,11 @@ def cmd_collective(a) -> Output:
     import infra_lab as il
 
     hw = _hardware(a)
-    sizes = [_size_at(a.size, i, a.whole_bytes) for i in range(len(a.size))]
+    sizes = [_size_at(a.size, i) for i in range(len(a.size))]
     recs = []
     for s in sizes:
         c = il.collective(a.op, s, hw, a.gpus, a.algorithm, per_node=a.per_node,
-                          fabric_efficiency=a.fabric_efficiency, radix=a.radix, whole_bytes=a.whole_bytes)
+                          fabric_efficiency=a.fabric_efficiency, radix=a.radix)
         # CollectiveResult.nodes / per_node count scale-up domains and ranks per domain (its docstring):
         # a node on 8-GPU parts, a rack of 18 nodes on NVL72, where "nodes 2, per_node 72" misread
         recs.append({"op": c.op, "size_bytes": int(c.size_bytes) if float(c.size_bytes).is_integer() else c.size_bytes, "gpus": c.gpus,
@@ -1707,10 +1705,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--radix", type=int, metavar="PORTS",
                     help="switch ports, which set the switch hops (default: data/network_constants.csv's; "
                          "il.collective's radix)")
-    sp.add_argument("--fractional-bytes", dest="whole_bytes", action="store_false",
-                    help="take a size that is not a whole number of bytes: a modelled average message, e.g. a "
-                         "bytes_per_call of il.training.collectives (il.collective's whole_bytes=False; by "
-                         "default a size must be a whole number of bytes)")
     hg = sp.add_argument_group("hardware (a file and/or options; options win)")
     hg.add_argument("--hardware", metavar="FILE.toml",
                     help="a Scenario TOML or JSON file (its [hardware] table is used), a file of [hardware] keys, or "

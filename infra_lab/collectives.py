@@ -592,8 +592,8 @@ def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
 
 
 def _size(size_bytes) -> float:
-    """``size_bytes`` as a float: a finite whole number of bytes >= 0 (:func:`infra_lab._validate.
-    byte_count`, the rule's one owner)."""
+    """``size_bytes`` as a float: a finite number of bytes >= 0 (:func:`infra_lab._validate.
+    byte_count`, the rule's one owner; a computed size need not be whole)."""
     return V.byte_count("size_bytes", size_bytes)
 
 
@@ -613,7 +613,7 @@ def _size_bound(size_bytes, size: float, hw) -> None:
 @named_keywords(name="il.collective")
 def collective(op: str, size_bytes: float, hardware: Any, gpus: int, algorithm: str = "auto", *,
                per_node: int | None = None, fabric_efficiency: float = 1.0,
-               radix: int | None = None, whole_bytes: bool = True) -> CollectiveResult:
+               radix: int | None = None) -> CollectiveResult:
     """Time, algbw and busbw of one collective.
 
     Parameters
@@ -621,7 +621,11 @@ def collective(op: str, size_bytes: float, hardware: Any, gpus: int, algorithm: 
     op : "all_reduce" | "reduce_scatter" | "all_gather" | "broadcast" | "all_to_all" | "send_recv"
     size_bytes : S as nccl-tests defines it [B] (all_reduce/broadcast/send_recv: the buffer;
         reduce_scatter/all_gather: the whole array; all_to_all: each rank's send buffer), a
-        whole number of bytes >= 0 (an integral float such as ``1e9`` or a numpy integer is fine)
+        finite number of bytes >= 0. A computed size need not be whole (parameters × 2 / tp, or
+        a row of ``il.training.collectives``, whose ``bytes_per_call`` is the model's mean
+        message: ``il.collective(op, bytes_per_call, hardware, group_ranks,
+        per_node=ranks_per_domain)`` gives its ``time_per_call_s``); the CLI's SIZE, typed as
+        text, must be a whole number of bytes
     hardware : the Scenario's [hardware] table (dict) or HardwareConfig
     gpus : ranks in the collective [-], placed domain-major; 1 rank costs 0 s, and so does
         a zero-byte collective other than send_recv (NCCL launches nothing for it)
@@ -636,12 +640,6 @@ def collective(op: str, size_bytes: float, hardware: Any, gpus: int, algorithm: 
         selective retransmit and programmable congestion control, are not priced here: the model
         has no packet loss or congestion (notebook 03 §8 weighs them)
     radix : switch ports [-] (sets switch hops)
-    whole_bytes : True (the default): ``size_bytes`` must be a whole number of bytes, as the
-        CLI's SIZE must. False: a modelled average message, which may be a fraction of a byte,
-        is priced as the step and serving kernels price it (e.g. a row of
-        ``il.training.collectives``, whose ``bytes_per_call`` is the model's mean message:
-        ``il.collective(op, bytes_per_call, hardware, group_ranks, per_node=ranks_per_domain,
-        whole_bytes=False)`` gives its ``time_per_call_s``); still finite and >= 0
 
     Returns
     -------
@@ -652,9 +650,7 @@ def collective(op: str, size_bytes: float, hardware: Any, gpus: int, algorithm: 
 
     Raises
     ------
-    ValidationError : a size that is not a whole number of bytes >= 0 (``1e9``, ``2**30`` and
-        numpy integers are fine; ``0.5`` is refused, as the CLI refuses it, unless
-        ``whole_bytes=False``), a size beyond the memory of the largest
+    ValidationError : a size that is not a finite number of bytes >= 0, a size beyond the memory of the largest
         cluster (``max_world_gpus`` x device memory), gpus beyond the cluster, an algorithm the
         library does not run for this op and placement (e.g. all-to-all across rails of a
         rails-only fabric with PXN off)
@@ -688,12 +684,7 @@ def collective(op: str, size_bytes: float, hardware: Any, gpus: int, algorithm: 
 
     op_ = _op(op)
     algo = _algo(algorithm)
-    whole_bytes = V.boolean("whole_bytes", whole_bytes)
-    if whole_bytes:
-        size = V.byte_count("size_bytes", size_bytes, example="; a modelled average message (il.training."
-                            "collectives' bytes_per_call) with whole_bytes=False")
-    else:
-        size = V.positive("size_bytes", size_bytes, allow_zero=True) + 0.0
+    size = _size(size_bytes)
     hw = _fab.hardware_config(hardware)
     _size_bound(size_bytes, size, hw)
     n, k = _placement(hw, gpus, per_node)

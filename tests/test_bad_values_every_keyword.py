@@ -82,7 +82,7 @@ CALLS: dict[str, tuple] = {
         "op": ("name", "all_gather"), "size_bytes": ("num0", 2.0**20), "hardware": ("skip", "a table: swept field "
                                                                                     "by field in the field sweep"),
         "gpus": ("int", 8), "algorithm": ("name", "ring"), "per_node": ("int", 8),
-        "fabric_efficiency": ("frac1", 0.9), "radix": ("int", 64), "whole_bytes": ("bool", False)}),
+        "fabric_efficiency": ("frac1", 0.9), "radix": ("int", 64)}),
     "il.serve": (lambda **kw: il.serve(kw.pop("scenario", SERVE), **kw), {
         "scenario": ("scenario", "maia-class-serving-mi300x"), "stack_params": ("serve_params", SERVE_PARAMS_GOOD),
         "reference": ("bool", True), "params": ("serve_params", SERVE_PARAMS_GOOD)}),

@@ -70,7 +70,7 @@ def test_every_row_is_il_collective_of_its_op_size_and_group(case):
     assert rows.height > 0
     for r in rows.iter_rows(named=True):
         want = il.collective(r["op"], r["bytes_per_call"], sc.hardware, r["group_ranks"],
-                             per_node=r["ranks_per_domain"], whole_bytes=False).time_s
+                             per_node=r["ranks_per_domain"]).time_s
         assert r["time_per_call_s"] == pytest.approx(want, rel=1e-12, abs=0.0), r
         assert r["crosses_scale_up"] == (r["ranks_per_domain"] < r["group_ranks"])
 
@@ -362,7 +362,7 @@ def test_pipeline_calls_times_il_collective_are_the_steps_raw_p2p(case):
     pp_rows = rows.filter(dimension="pp")
     assert (pp_rows.height > 0) == (sc.parallelism.pp > 1), name
     tot = sum(r["calls_per_step"] * il.collective("send_recv", r["bytes_per_call"], sc.hardware, 2,
-                                                  per_node=r["ranks_per_domain"], whole_bytes=False).time_s
+                                                  per_node=r["ranks_per_domain"]).time_s
               for r in pp_rows.iter_rows(named=True))
     raw = dict(il.estimate(sc, params={"pp_p2p_overlap": 0.0}).breakdown.iter_rows())["pp_p2p"]
     assert tot == pytest.approx(raw, rel=1e-9, abs=1e-15), name
@@ -439,5 +439,5 @@ def test_ep_load_imbalance_is_the_busiest_rank_factor_the_step_charges(routing):
     assert rows.filter(pl.col("dimension") != "ep")["load_imbalance"].to_list() == [1.0] * (rows.height - 2)
     t = [r["calls_per_step"] * r["load_imbalance"]
          * il.collective("all_to_all", r["bytes_per_call"], sc.hardware, r["group_ranks"],
-                         per_node=r["ranks_per_domain"], whole_bytes=False).time_s for r in ep_rows.iter_rows(named=True)]
+                         per_node=r["ranks_per_domain"]).time_s for r in ep_rows.iter_rows(named=True)]
     assert max(t) == pytest.approx(dict(est.breakdown.iter_rows())["ep_comm"], rel=1e-9)

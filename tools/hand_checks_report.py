@@ -40,8 +40,7 @@ def dense_params(spec) -> tuple[int, int]:
 
 
 def _coll(op, size, nodes, ranks, per_node):
-    # a hand-derived share (parameters / ranks x bytes) may be a fraction of a byte: a modelled message
-    return C.collective(op, size, {**H100_NODES, "nodes": nodes}, ranks, per_node=per_node, whole_bytes=False).time_s
+    return C.collective(op, size, {**H100_NODES, "nodes": nodes}, ranks, per_node=per_node).time_s
 
 
 # Lead a: Llama 3 70B, 2 x 8 H100, tp 8, dp 2 (one rank per node), 1,024 sequences of 8,192

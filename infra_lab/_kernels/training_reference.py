@@ -770,15 +770,15 @@ def priced_per_domain(groups, D: int) -> int:
 
 def _price(op, size, groups, hw, D):
     """il.collective over every group of one kind (equal size): ranks per scale-up domain by
-    :func:`priced_per_domain`; ``whole_bytes=False``: a modelled average message need not be a
-    whole number of bytes."""
+    :func:`priced_per_domain` (a modelled average message need not be a whole number of
+    bytes)."""
     from infra_lab.collectives import collective
 
     n = len(groups[0])
     if n <= 1 or size <= 0:
         return 0.0, False
     k = priced_per_domain(groups, D)
-    return collective(op, size, hw, n, per_node=k, whole_bytes=False).time_s, k < n
+    return collective(op, size, hw, n, per_node=k).time_s, k < n
 
 
 def _simulate_grad(buckets, window):

@@ -145,8 +145,7 @@ def encoder_prefill(spec: MultimodalSpec | str | dict, accelerator: str, *, imag
             seq = enc.image_grid(*_size(image_size))["patches"] if mod == "vision" else \
                 enc.window_s * enc.mel_frames_per_s / enc.conv_stride
             per_group = n * batch / (int(tp) // tpe)
-            t = collective("all_reduce", per_group * seq * enc.hidden * 2.0, hw, tpe,   # a modelled message
-                           whole_bytes=False).time_s
+            t = collective("all_reduce", per_group * seq * enc.hidden * 2.0, hw, tpe).time_s
             rows.append({"part": f"{mod}_tp_comm", "time_s": 2.0 * enc.total_layers * t / batch, "flops": 0.0})
     if spec.cross_layers and tok["cross_tokens"] > 0:
         kv_tp = math.gcd(int(tp), spec.lm.kv_heads)

@@ -162,7 +162,7 @@ def _tp_allreduce(hook: TrainingHook, size_bytes: float, n: int) -> float:
         return 0.0
     from ..collectives import collective
 
-    return collective("all_reduce", size_bytes, hook._hw(), n, whole_bytes=False).time_s  # a modelled message
+    return collective("all_reduce", size_bytes, hook._hw(), n).time_s
 
 
 @functools.lru_cache(maxsize=1024)

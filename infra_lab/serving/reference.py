@@ -162,7 +162,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 k = n if n <= hw.domain_gpus else hw.domain_gpus  # domain-major placement
                 colls[key] = CR.engine_allreduce_reference(named, ear, size, n, k)[0]
             else:
-                colls[key] = collectives.collective(op, size, hw, n, per_node=per_node, whole_bytes=False).time_s
+                colls[key] = collectives.collective(op, size, hw, n, per_node=per_node).time_s
         return colls[key] * p["comm_time_scale"]
 
     if spec.attention == "mla":

@@ -80,8 +80,8 @@ def collectives(scenario: Scenario | dict, *, stack: str | None = None,
         ``il.collective`` op), what (which tensor, in words), group_ranks [-],
         ranks_per_domain [-] (the group's ranks per scale-up domain as the step model places
         it; ``il.collective(op, bytes_per_call, hardware, group_ranks,
-        per_node=ranks_per_domain, whole_bytes=False)`` gives time_per_call_s: bytes_per_call is
-        the model's mean message, which may be a fraction of a byte), crosses_scale_up (bool: its traffic
+        per_node=ranks_per_domain)`` gives time_per_call_s: bytes_per_call is the model's mean
+        message, which may be a fraction of a byte), crosses_scale_up (bool: its traffic
         uses the NICs), bytes_per_call [bytes] (``il.collective``'s size: an all-gather's or
         reduce-scatter's whole array, an all-to-all's send buffer per rank), time_per_call_s
         [s] (the mean rank's), calls [count] and calls_per (what that count is per: "dense
