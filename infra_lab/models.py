@@ -42,6 +42,7 @@ __all__ = [
     "MODEL_FIELDS",
     "get",
     "check_context",
+    "max_positions",
     "presets",
     "preset_names",
     "six_nd",
@@ -516,6 +517,16 @@ def get(name: str) -> ModelSpec:
     return specs[lookup[key]]
 
 
+def max_positions(spec: ModelSpec) -> int | None:
+    """The most positions ``spec`` can take, or None where there is no hard limit.
+
+    Learned absolute position embeddings (``pos_emb = "learned"``) have ``max_seq_len`` rows and
+    no position past them; rotary or no position embeddings extend (see :func:`check_context`),
+    and a spec without ``max_seq_len`` (0: a custom table) is not limited."""
+    limit = int(spec.max_seq_len or 0)
+    return limit if limit and spec.pos_emb == "learned" else None
+
+
 def check_context(spec: ModelSpec, field_: str, value: Any, positions: int) -> None:
     """Check that ``positions`` tokens fit the model's context (``spec.max_seq_len``, the
     config value of data/models/presets.csv with its source URL).
@@ -538,7 +549,7 @@ def check_context(spec: ModelSpec, field_: str, value: Any, positions: int) -> N
     if not limit or positions <= limit:
         return
     src = f", {spec.source_url}" if spec.source_url else ""
-    if spec.pos_emb == "learned":
+    if max_positions(spec) is not None:
         raise ValidationError(
             f"{field_} = {value}: {spec.name} has learned absolute position embeddings with {limit:,} rows "
             f"(max_seq_len{src}); a sequence of {positions:,} positions cannot exist; allowed <= {limit:,}")

@@ -230,3 +230,51 @@ def test_every_builder_that_takes_column_names_draws_names_with_brackets_dots_an
     # gemm_efficiency_heatmap: the value column
     grid = pl.DataFrame({"m": [1, 1, 2, 2], "n": [1, 2, 1, 2], "k": [8] * 4, "eff [-]": [0.1, 0.2, 0.3, 0.4]})
     assert _marks(_svg(il.charts.gemm_efficiency_heatmap(grid, value="eff [-]")), "rect mark") == 4
+
+
+LOG_AXES = {   # chart -> (its required columns, one row each; the columns on a log axis)
+    "parity_chart": (ALL_NULL["parity_chart"][0], ["measured_step_time_s", "predicted_step_time_s"]),
+    "fleet_check_chart": (ALL_NULL["fleet_check_chart"][0], ["published_mtbi_h_high", "predicted_mtbi_h"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOG_AXES))
+@pytest.mark.parametrize("value", [0.0, -1.0])
+def test_a_value_at_or_below_zero_on_a_log_axis_is_a_clear_error(name, value):
+    """A zero or negative step time or MTBI crashed the charts' range arithmetic with
+    ZeroDivisionError, a complex number or "math domain error" (session 43)."""
+    cols, logs = LOG_AXES[name]
+    good = pl.DataFrame(cols)
+    for c in logs:
+        bad = good.with_columns(pl.lit(value).alias(c), pl.lit("b").alias(good.columns[0]))
+        with pytest.raises(ValidationError, match=rf"^{name}: {c} = {value!r} in 1 of its 2 rows; .*log axis"):
+            getattr(il.charts, name)(pl.concat([good, bad]))
+
+
+def test_fleet_check_chart_draws_beside_an_infinite_or_missing_mtbi():
+    """An infinite MTBI (a calibration without failures) crashed the axis arithmetic with
+    OverflowError; it is left off the axis like a missing one, and an "at most" bound (low = 0)
+    still draws."""
+    good = pl.DataFrame(ALL_NULL["fleet_check_chart"][0])
+    for c in ("published_mtbi_h_low", "published_mtbi_h_high", "predicted_mtbi_h"):
+        for v in (float("inf"), float("nan")):
+            bad = good.with_columns(pl.lit(v).alias(c), pl.lit("b").alias("observation"))
+            il.charts.fleet_check_chart(pl.concat([good, bad])).to_dict()
+    at_most = good.with_columns(pl.lit(0.0).alias("published_mtbi_h_low"))
+    il.charts.fleet_check_chart(at_most).to_dict()
+    with pytest.raises(ValidationError, match="published_mtbi_h_low = -1.0 .* allowed >= 0"):
+        il.charts.fleet_check_chart(good.with_columns(pl.lit(-1.0).alias("published_mtbi_h_low")))
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, float("nan"), float("inf")])
+def test_serving_parity_chart_with_a_value_a_log_axis_cannot_place(value):
+    """A zero or negative serving figure crashed the band arithmetic (ZeroDivisionError, a complex
+    number); NaN and ±inf rows are left out like a null one (session 43)."""
+    df = pl.DataFrame({"id": ["a", "b"], "split": ["train", "test"], "accelerator": ["MI300X"] * 2,
+                       "engine": ["vllm"] * 2, "ttft_s_measured": [0.1, value], "ttft_s_predicted": [0.2, 0.3]})
+    if value > 0 or value != value:       # inf, NaN: drawn without that row
+        spec = il.charts.serving_parity_chart(df, "ttft_s").to_dict()
+        assert spec["layer"]
+    else:
+        with pytest.raises(ValidationError, match=rf"ttft_s_measured = {value!r} in 1 of its 2 rows; .*allowed > 0"):
+            il.charts.serving_parity_chart(df, "ttft_s")

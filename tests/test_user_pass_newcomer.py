@@ -8,25 +8,58 @@ import pytest
 import infra_lab as il
 
 
-def test_compute_explorer_shows_no_stale_chart_beside_a_refused_model():
-    """gpt3-175b has 2,048 learned positions: at the explorer's 4,096 tokens the library refuses
-    it. The explorer said so but kept zaya1-base's memory chart under the message."""
+def test_compute_explorer_shows_no_stale_chart_beside_a_refused_setting(monkeypatch):
+    """A setting the library refuses shows its message, escaped, and no chart: the explorer kept
+    zaya1-base's memory chart under the message. (Since session 43 the explorer offers only the
+    lengths a model has positions for, so the refusal is provoked here.)"""
+    from infra_lab.errors import ValidationError
+    from infra_lab.widgets import compute as wc
+
     box = il.widgets.compute_memory_explorer()
     assert box.chart.chart is not None
     assert box.update() is not None
-    box.controls["model"].value = "gpt3-175b"
+    real = wc.compute_memory_update
+
+    def refuse(*a, **k):
+        raise ValidationError("seq_len = 4096: allowed <= 2,048")
+
+    monkeypatch.setattr(wc, "compute_memory_update", refuse)
+    box.controls["zero"].value = 2
     status = box.children[1].value
-    assert "ValidationError" in status and "gpt3-175b" in status and "2,048" in status
-    assert box.chart.chart is None                    # no chart of the previous model
-    box.controls["seq_len"].value = 2048              # a length it has: its chart comes back
-    assert box.chart.chart is not None and "gpt3-175b" in str(box.chart.chart.to_dict()["title"])
-    assert "fits:" in box.children[1].value
+    assert "ValidationError" in status and "&lt;= 2,048" in status    # said, and escaped
+    assert box.chart.chart is None                    # no chart of the previous setting
+    monkeypatch.setattr(wc, "compute_memory_update", real)
+    box.controls["zero"].value = 1                    # an answer again: its chart comes back
+    assert box.chart.chart is not None and "fits:" in box.children[1].value
 
 
-def test_compute_explorer_escapes_the_message_it_shows():
+def test_compute_explorer_offers_only_lengths_a_model_has_positions_for():
+    """Whisper's decoder has 448 learned positions, and every length the explorer offered
+    (1,024 and up) was refused; gpt3-175b (2,048 positions) was refused at the explorer's
+    4,096. The sequence options now follow the model (session 43)."""
+    from infra_lab import models
+    from infra_lab.widgets.compute import SEQ_OPTIONS, seq_options
+
     box = il.widgets.compute_memory_explorer()
-    box.controls["model"].value = "gpt2-small"        # 1,024 positions: "allowed <= 1,024"
-    assert "&lt;= 1,024" in box.children[1].value
+    box.controls["model"].value = "whisper-large-v3-decoder"
+    assert list(box.controls["seq_len"].options) == [448]
+    assert "fits:" in box.children[1].value and box.chart.chart is not None
+    box.controls["model"].value = "gpt3-175b"         # 448 is not among its options: the longest it has
+    assert list(box.controls["seq_len"].options) == [1024, 2048]
+    assert box.controls["seq_len"].value == 2048 and "gpt3-175b" in str(box.chart.chart.to_dict()["title"])
+    box.controls["seq_len"].value = 1024
+    box.controls["model"].value = "llama3-8b"         # rotary positions: every option, the length kept
+    assert list(box.controls["seq_len"].options) == list(SEQ_OPTIONS)
+    assert box.controls["seq_len"].value == 1024
+    for name in models.preset_names():                # the rule is the library's, for every preset
+        limit = models.max_positions(models.get(name))
+        opts = seq_options(name)
+        assert opts and (limit is None or max(opts) == limit)
+        assert limit is None or all(s <= limit for s in opts)
+    with pytest.raises(il.errors.ValidationError, match="448"):
+        il.widgets.compute_memory_explorer("whisper-large-v3-decoder", seq_len=1024)
+    box = il.widgets.compute_memory_explorer("llama3-8b", seq_len=3000)   # a length of one's own is offered
+    assert 3000 in box.controls["seq_len"].options
 
 
 def test_compute_explorer_does_not_swallow_a_foreign_error(monkeypatch):
@@ -109,3 +142,17 @@ def test_network_explorer_says_when_spraying_is_an_assumption():
         ecmp = network_update(2**28, 64, "MI300X", "ConnectX-7-NDR", "rail-optimized", "ecmp")
     assert "no source in data/nics.csv claims it sprays packets" in cx7["text"]
     assert "claims it sprays" not in pollara["text"] and "claims it sprays" not in ecmp["text"]
+
+
+@pytest.mark.parametrize("gpus, near", [(9, "8 or 16"), (13, "8 or 16"), (100, "96 or 104")])
+def test_network_explorer_speaks_in_its_own_terms_at_a_gpu_count_it_cannot_place(gpus, near):
+    """At 9, 13 or 100 GPUs of an 8-GPU part the explorer relayed the library's hint "pass
+    per_node=", a keyword the explorer has not got. It now names the GPU counts it can run; the
+    library's message to Python callers keeps its hint (session 43)."""
+    from infra_lab.widgets.network import network_update
+
+    out = network_update(gpus=gpus, accelerator="H100-SXM")
+    assert out["result"] is None and "per_node" not in out["text"]
+    assert f"set the GPU count to {near}" in out["text"] and f"gpus = {gpus}" in out["text"]
+    with pytest.raises(il.errors.ValidationError, match="pass per_node="):
+        il.collective("all_reduce", 2**28, {"accelerator": "H100-SXM", "nodes": 13}, gpus)

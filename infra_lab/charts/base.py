@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 __all__ = ["setup_offline", "ChartPane", "vega_bundle_js", "VENDOR_COLORS", "vendor_color", "accelerator_scale",
-           "require_columns", "require_rows", "require_values", "require_some", "to_altair_data", "field",
+           "require_columns", "require_rows", "require_values", "require_some", "require_positive", "to_altair_data", "field",
            "signed_tooltip"]
 
 VENDOR_COLORS = {"AMD": "#ED1C24", "NVIDIA": "#76B900", "Intel": "#0071C5"}
@@ -238,6 +238,24 @@ def require_some(df: pl.DataFrame, cols: list[str], chart: str) -> None:
         if df.height and bool(_missing(df[c]).all()):
             raise ValidationError(f"{chart}: no row has a value of {c} (all {df.height} are null, NaN or ±inf); "
                                   "nothing to draw (the axes are set by the data)")
+
+
+def require_positive(df: pl.DataFrame, cols: list[str], chart: str, *, zero: bool = False) -> None:
+    """Raise a clear error when a column drawn on a log axis has a value at or below zero (below
+    zero where ``zero`` is allowed): a log axis has no place for it, and the chart's range
+    arithmetic crashed deep inside (ZeroDivisionError, math domain error). Missing values (null,
+    NaN, ±inf) are not checked here: :func:`require_values` or :func:`require_some` own them."""
+    from ..errors import ValidationError
+
+    for c in cols:
+        col = df[c]
+        bad = (col < 0) if zero else (col <= 0)
+        bad = bad.fill_null(False) & ~_missing(col)
+        n = int(bad.sum())
+        if n:
+            allowed = ">= 0" if zero else "> 0"
+            raise ValidationError(f"{chart}: {c} = {float(col.filter(bad)[0])!r} in {n} of its {df.height} "
+                                  f"row{'s' if df.height != 1 else ''}; it is drawn on a log axis, allowed {allowed}")
 
 
 def gpus_tooltip() -> alt.Tooltip:

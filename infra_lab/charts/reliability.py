@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import altair as alt
 
-from .base import gpus_tooltip, require_columns, require_rows, require_values, to_altair_data
+from .base import gpus_tooltip, require_columns, require_positive, require_rows, require_values, to_altair_data
 
 if TYPE_CHECKING:
     import polars as pl
@@ -223,9 +223,12 @@ def fleet_check_chart(check: pl.DataFrame,
     require_columns(check, ["observation", "calibration", "published_mtbi_h_low",
                             "published_mtbi_h_high", "predicted_mtbi_h"], "fleet_check_chart")
     require_rows(check, "fleet_check_chart")
+    require_positive(check, ["published_mtbi_h_high", "predicted_mtbi_h"], "fleet_check_chart")
+    require_positive(check, ["published_mtbi_h_low"], "fleet_check_chart", zero=True)   # 0: an "at most" bound
     pub = check.unique("observation", keep="first", maintain_order=True)
     values = pl.concat([pub["published_mtbi_h_high"], pub["published_mtbi_h_low"].filter(pub["published_mtbi_h_low"] > 0),
-                        check["predicted_mtbi_h"]]).drop_nans().drop_nulls()
+                        check["predicted_mtbi_h"]]).drop_nulls()
+    values = values.filter(values.is_finite())     # NaN and ±inf have no place on the axis (±inf crashed it)
     if values.len() == 0:      # the axis's decades are set by these values
         from ..errors import ValidationError
 

@@ -10,6 +10,7 @@ from .base import (
     accelerator_scale,
     field,
     require_columns,
+    require_positive,
     require_rows,
     signed_tooltip,
     to_altair_data,
@@ -101,8 +102,9 @@ def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_pe
     meas, pred = f"{metric}_measured", f"{metric}_predicted"
     name, unit = _METRIC_NAMES.get(metric, metric.replace("_", " ")), _METRIC_UNITS.get(metric, "-")
     require_columns(df, ["id", "split", "accelerator", "engine", meas, pred], "serving_parity_chart")
-    sub = df.filter(pl.col(meas).is_not_null() & pl.col(pred).is_not_null())
+    sub = df.filter(pl.col(meas).is_finite() & pl.col(pred).is_finite())   # null, NaN, ±inf: not drawn
     require_rows(sub, "serving_parity_chart", f"no row has both {meas} and {pred}")
+    require_positive(sub, [meas, pred], "serving_parity_chart")
     data, err_tip = to_altair_data(sub), []
     if f"{metric}_error_pct" in data.columns:
         data, tip = signed_tooltip(data, f"{metric}_error_pct", "error [%]")

@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 
 from ..errors import ValidationError
-from .base import require_columns, require_rows, require_some, signed_tooltip, to_altair_data
+from .base import require_columns, require_positive, require_rows, require_some, signed_tooltip, to_altair_data
 
 __all__ = ["step_breakdown_chart", "parity_chart", "plan_scatter", "breakdown_frame", "band_coverage_chart",
            "communication_chart"]
@@ -119,6 +119,7 @@ def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time
     data = to_altair_data(df)
     require_rows(data, "parity_chart")
     require_some(data, ["measured_step_time_s", "predicted_step_time_s"], "parity_chart")
+    require_positive(data, ["measured_step_time_s", "predicted_step_time_s"], "parity_chart")
     data, err_tip = signed_tooltip(data, "error_pct", "error [%]")
     lo = float(min(data["measured_step_time_s"].min(), data["predicted_step_time_s"].min())) * 0.8
     hi = float(max(data["measured_step_time_s"].max(), data["predicted_step_time_s"].max())) * 1.25

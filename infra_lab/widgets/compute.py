@@ -15,9 +15,26 @@ if TYPE_CHECKING:
     import altair as alt
     import polars as pl
 
-__all__ = ["compute_memory_explorer", "compute_memory_update", "compute_memory_view"]
+__all__ = ["compute_memory_explorer", "compute_memory_update", "compute_memory_view", "seq_options"]
 
 DEVICES = ["MI300X", "H100-SXM", "H200-SXM"]
+
+SEQ_OPTIONS = (1024, 2048, 4096, 8192, 16384, 32768)
+"""The sequence lengths the explorer offers [tokens], cut per model by :func:`seq_options`."""
+
+
+def seq_options(preset: str) -> list[int]:
+    """The sequence lengths [tokens] the explorer offers for ``preset``: :data:`SEQ_OPTIONS` up to
+    the model's hard position limit (:func:`infra_lab.models.max_positions`: learned position
+    embeddings), with the limit itself added when it lies between or below them (Whisper's
+    decoder: 448; GPT-2: 1,024). Models without a hard limit get every option; past their
+    published context the library warns (context extension) and still answers."""
+    from .. import models
+
+    limit = models.max_positions(models.get(preset))
+    if limit is None:
+        return list(SEQ_OPTIONS)
+    return sorted({s for s in SEQ_OPTIONS if s <= limit} | {limit})
 
 
 def compute_memory_update(preset: str, seq_len: int, micro_batch: int, precision: str, zero: int,
@@ -64,7 +81,9 @@ def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, mic
                             recompute: str = "none") -> W.VBox:
     """An ipywidgets box with the six controls, a summary line per device and the memory
     chart. Returns the box; ``box.update`` is the callback (callable directly in tests).
-    A setting the library refuses (a model with learned positions shorter than the sequence,
+    The sequence lengths offered follow the model (:func:`seq_options`): a model with learned
+    position embeddings is offered only lengths it has positions for (Whisper's decoder: its
+    448). A setting the library refuses (a model with learned positions shorter than the sequence,
     e.g. gpt3-175b at 4,096 tokens) shows the library's message and no chart, not the last
     setting's chart of another model; an error that is not the package's propagates."""
     from html import escape as html_escape
@@ -74,8 +93,11 @@ def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, mic
     from ..errors import InfraLabError
 
     w_model = W.Dropdown(options=models.preset_names(), value=preset, description="model")
-    w_seq = W.Dropdown(options=[1024, 2048, 4096, 8192, 16384, 32768], value=seq_len,
-                       description="seq len [tokens]")
+    opts = seq_options(preset)
+    if seq_len not in opts:     # a length of the caller's own: refused past a hard limit, else offered too
+        models.check_context(models.get(preset), "seq_len", seq_len, int(seq_len))
+        opts = sorted({*opts, int(seq_len)})
+    w_seq = W.Dropdown(options=opts, value=seq_len, description="seq len [tokens]")
     w_mbs = W.Dropdown(options=[1, 2, 4, 8, 16], value=micro_batch, description="micro-batch [sequences]")
     w_prec = W.Dropdown(options=list(PRECISIONS), value=precision, description="precision")
     w_zero = W.Dropdown(options=[0, 1, 2, 3], value=zero, description="ZeRO")
@@ -86,7 +108,11 @@ def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, mic
     status.value = html
     pane = ChartPane(chart)
 
+    rebuilding = []     # set while the model callback swaps the sequence options
+
     def update(*_):
+        if rebuilding:
+            return None
         try:
             _, ch, text = compute_memory_update(w_model.value, w_seq.value, w_mbs.value, w_prec.value,
                                               w_zero.value, w_rec.value)
@@ -98,8 +124,23 @@ def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, mic
         status.value = text
         return ch
 
+    def model_changed(change):
+        """Offer the new model's sequence lengths (a learned-position model refuses longer
+        ones), keep the chosen length when it is still offered, else the longest offered;
+        then update once."""
+        opts = seq_options(change["new"])
+        keep = w_seq.value if w_seq.value in opts else opts[-1]
+        rebuilding.append(True)
+        try:
+            w_seq.options = opts
+            w_seq.value = keep
+        finally:
+            rebuilding.clear()
+        return update()
+
     controls = (w_model, w_seq, w_mbs, w_prec, w_zero, w_rec)
-    for w in controls:
+    w_model.observe(model_changed, names="value")
+    for w in controls[1:]:
         w.observe(update, names="value")
     box = W.VBox([W.HBox([W.VBox([w_model, w_seq, w_mbs]), W.VBox([w_prec, w_zero, w_rec])]), status, pane.widget])
     box.update = update

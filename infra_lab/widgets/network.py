@@ -23,6 +23,23 @@ from ..scenario.hardware_table import own_node_layout
 __all__ = ["network_update", "network_explorer", "network_dashboard"]
 
 
+def _in_widget_terms(err: Exception, gpus: int) -> str:
+    """The library's message, its hint for Python callers ("pass per_node=", a keyword the
+    explorer has not got) put as what the explorer can change: the GPU count, with the nearest
+    multiples of the scale-up domain that it can run."""
+    import re
+
+    text = str(err)
+    m = re.search(r"needs a multiple of (\d+); pass per_node= for other placements", text)
+    if m is None:
+        return text
+    d = int(m.group(1))
+    below, above = (int(gpus) // d) * d, (int(gpus) // d + 1) * d
+    near = f"{below:,} or {above:,}" if below > 0 else f"{above:,}"
+    return (text[:m.start()] + f"needs a multiple of {d}; the explorer places ranks domain by domain: "
+            f"set the GPU count to {near}")
+
+
 def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str = "MI300X",
                    nic: str | None = None, fabric: str = "rails-only", routing: str = "ecmp",
                    op: str = "all_reduce", seed: int = 0, pxn: bool | None = None,
@@ -80,7 +97,7 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     except ValidationError as e:  # shown to the user, never swallowed silently
         return {"result": None, "routed": None, "efficiency": None, "sweep": None,
                 "chart": charts.busbw_vs_size_chart(
-                    _empty_sweep(), title=f"{op}: not runnable here"), "text": f"<b>Cannot run:</b> {e}"}
+                    _empty_sweep(), title=f"{op}: not runnable here"), "text": f"<b>Cannot run:</b> {_in_widget_terms(e, gpus)}"}
     if res.gpus == 1:     # one rank exchanges nothing: "0.00 µs, busbw 0.0 MB/s with none/none" said it in code
         return {"result": res, "routed": res, "efficiency": None, "sweep": None,
                 "chart": charts.busbw_vs_size_chart(_empty_sweep(), title=f"{op}: one GPU, nothing to exchange"),
