@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING
 
 import altair as alt
 
-from .base import gpus_tooltip, require_columns, require_positive, require_rows, require_values, to_altair_data
+from .base import (
+    gpus_tooltip,
+    require_columns,
+    require_positive,
+    require_rows,
+    require_values,
+    to_altair_data,
+)
 
 if TYPE_CHECKING:
     import polars as pl

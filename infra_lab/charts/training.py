@@ -6,7 +6,14 @@ import altair as alt
 import polars as pl
 
 from ..errors import ValidationError
-from .base import require_columns, require_positive, require_rows, require_some, signed_tooltip, to_altair_data
+from .base import (
+    require_columns,
+    require_positive,
+    require_rows,
+    require_some,
+    signed_tooltip,
+    to_altair_data,
+)
 
 __all__ = ["step_breakdown_chart", "parity_chart", "plan_scatter", "breakdown_frame", "band_coverage_chart",
            "communication_chart"]
