@@ -517,12 +517,20 @@ def get(name: str) -> ModelSpec:
     return specs[lookup[key]]
 
 
-def max_positions(spec: ModelSpec) -> int | None:
-    """The most positions ``spec`` can take, or None where there is no hard limit.
+def max_positions(spec: ModelSpec | str) -> int | None:
+    """The most positions ``spec`` (a :class:`ModelSpec` or a preset name) can take, or None
+    where there is no hard limit.
 
     Learned absolute position embeddings (``pos_emb = "learned"``) have ``max_seq_len`` rows and
     no position past them; rotary or no position embeddings extend (see :func:`check_context`),
     and a spec without ``max_seq_len`` (0: a custom table) is not limited."""
+    if isinstance(spec, str):
+        spec = get(spec)
+    if not isinstance(spec, ModelSpec):
+        from .errors import ValidationError
+
+        raise ValidationError(f"spec = {spec!r}: expected a ModelSpec or a model preset name "
+                              "(infra_lab.models.preset_names())")
     limit = int(spec.max_seq_len or 0)
     return limit if limit and spec.pos_emb == "learned" else None
 
