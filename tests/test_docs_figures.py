@@ -2,8 +2,8 @@
 recomputes a page's figures from their owner and finds them, as printed, in the page. A model or
 data change that moves one fails here until the page says the new figure.
 
-Not checked here: the generated blocks (docs/validation.md, docs/serving.md and the length table
-of docs/review-response.md have their own tests), figures other tests already pin in their
+Not checked here: the generated blocks (docs/validation.md, docs/serving.md, the length table
+of docs/review-response.md and docs/expansion.md's sensitivity items have their own tests), figures other tests already pin in their
 owner's module (docs/economics.md's fabric costs and max-NPV paragraph, docs/expansion.md's
 whole-switch price and failure-free days, docs/serving.md's serve_search before/now, docs/
 reliability.md's asynchronous-save goodput), dated passages (what a change did on its date, the
