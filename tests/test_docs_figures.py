@@ -499,6 +499,19 @@ def test_zaya1_plan_on_h100_memory_where_the_pages_quote_it():
               f"the capacity it was compared with ({have} GB exposed on an H100-SXM")
 
 
+def test_multimodal_doc_published_comparison():
+    """docs/multimodal.md's reading of published_comparison(): how much faster than the LLaVA
+    fine-tuning runs the model is (it said "about 2×" untested; 2.2-2.4× on 2026-12-08) and where
+    it sits against LMMs-Engine's MFU range."""
+    doc = page("docs/multimodal.md")
+    t = {r["case"]: r for r in il.multimodal.validation.published_comparison().iter_rows(named=True)}
+    llava = sorted(r["measured"] / r["predicted"] for k, r in t.items() if k.startswith("llava"))
+    q = t["lmms-engine-qwen25vl-7b"]
+    assert q["predicted"] > q["measured_high"]
+    said(doc, f"The model is {llava[0]:.1f}–{llava[-1]:.1f}× faster than the LLaVA runs and above LMMs-Engine's MFU "
+              f"range ({q['predicted']:.2f} against {q['measured_low']:.2f}–{q['measured_high']:.2f}):")
+
+
 def test_multimodal_doc_data_mix_is_the_data_row():
     """docs/multimodal.md's packing inputs are the rows of data/multimodal/data_mix.csv."""
     mix = dict(pl.read_csv(ROOT / "data/multimodal/data_mix.csv").select("parameter", "value").iter_rows())
