@@ -2,8 +2,8 @@
 recomputes a page's figures from their owner and finds them, as printed, in the page. A model or
 data change that moves one fails here until the page says the new figure.
 
-Not checked here: the generated blocks (docs/validation.md, docs/serving.md and the length table
-of docs/review-response.md have their own tests), figures other tests already pin in their
+Not checked here: the generated blocks (docs/validation.md, docs/serving.md, the length table
+of docs/review-response.md and docs/expansion.md's sensitivity items have their own tests), figures other tests already pin in their
 owner's module (docs/economics.md's fabric costs and max-NPV paragraph, docs/expansion.md's
 whole-switch price and failure-free days, docs/serving.md's serve_search before/now, docs/
 reliability.md's asynchronous-save goodput), dated passages (what a change did on its date, the
@@ -497,6 +497,19 @@ def test_zaya1_plan_on_h100_memory_where_the_pages_quote_it():
     said(doc, f"this plan needs {need} GB per GPU against the {have} GB a job can address on H100-SXM")
     said(doc, f"(ZAYA1's shipped plan, tp 1, on H100: `zaya1-h100-counterpart`) | `fits  False` and nothing else: not "
               f"the capacity it was compared with ({have} GB exposed on an H100-SXM")
+
+
+def test_multimodal_doc_published_comparison():
+    """docs/multimodal.md's reading of published_comparison(): how much faster than the LLaVA
+    fine-tuning runs the model is (it said "about 2×" untested; 2.2-2.4× on 2026-12-08) and where
+    it sits against LMMs-Engine's MFU range."""
+    doc = page("docs/multimodal.md")
+    t = {r["case"]: r for r in il.multimodal.validation.published_comparison().iter_rows(named=True)}
+    llava = sorted(r["measured"] / r["predicted"] for k, r in t.items() if k.startswith("llava"))
+    q = t["lmms-engine-qwen25vl-7b"]
+    assert q["predicted"] > q["measured_high"]
+    said(doc, f"The model is {llava[0]:.1f}–{llava[-1]:.1f}× faster than the LLaVA runs and above LMMs-Engine's MFU "
+              f"range ({q['predicted']:.2f} against {q['measured_low']:.2f}–{q['measured_high']:.2f}):")
 
 
 def test_multimodal_doc_data_mix_is_the_data_row():

@@ -1,5 +1,6 @@
-"""tools/docs_report.py: the generated code-length table of docs/review-response.md is current,
-and the counts are the files' (a definition that grows moves its row)."""
+"""tools/docs_report.py: the generated code-length table of docs/review-response.md and the
+sensitivity items of docs/expansion.md are current, and the counts are the files' (a definition
+that grows moves its row)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,36 @@ def test_lengths_count_definitions_and_files(tmp_path):
     (tmp_path / "infra_lab/_kernels/fabric.py").write_text("def other():\n    return 1\n", encoding="utf-8")
     with pytest.raises(LookupError, match="route_flows"):
         tool.lengths(tmp_path)
+
+
+def test_expansion_sensitivities_block_is_current():
+    """docs/expansion.md's sensitivity and host items (measured 2026-12-06 and typed, two of their
+    days 0.01 stale by 2026-12-08) are the model's: the block is what the tool writes now."""
+    tool = _tool()
+    text = (ROOT / "docs" / "expansion.md").read_text(encoding="utf-8")
+    a = text.index(tool.EXP_BEGIN)
+    b = text.index(tool.EXP_END, a) + len(tool.EXP_END)
+    assert text[a:b] == tool.expansion_block(), "docs/expansion.md is stale: run python tools/docs_report.py"
+
+
+def test_expansion_block_refuses_prose_the_figures_no_longer_bear_out(monkeypatch):
+    """A model change that made the Intel host slower for MI355X (or a gain fall where the prose says
+    it rises) is an error naming the claim, not a page that says what the numbers no longer show."""
+    tool = _tool()
+    real = tool._best
+
+    class Slower:
+        def __init__(self, e):
+            self._e = e
+            self.step_time_s = e.step_time_s * 2.0
+
+        def __getattr__(self, name):
+            return getattr(self._e, name)
+
+    def best(platform, **kw):
+        e, sc, d = real(platform, **kw)
+        return (Slower(e) if kw.get("host_cpu") is not None else e), sc, d
+
+    monkeypatch.setattr(tool, "_best", best)
+    with pytest.raises(AssertionError, match="the Intel host raises the gain"):
+        tool.expansion_block()

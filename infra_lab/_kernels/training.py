@@ -2782,8 +2782,8 @@ def evaluate_serial(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
         eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt, progs[0:0])
 
 
-GATHERED = N_OUT                   # components, step, memory, fits, raw DP, network time
-DERIVED_NAMES = ("tokens_per_s", "mfu", "tflops_per_gpu", "nic_busy_fraction")
+GATHERED = O_MEM + 1               # components, step, memory: the outputs the frame shows
+DERIVED_NAMES = ("tokens_per_s", "tokens_per_s_per_gpu", "mfu", "tflops_per_gpu", "nic_busy_fraction")
 """Columns :func:`gather_columns` derives per plan after the :data:`GATHERED` outputs."""
 PLAN_INTS = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero")
 """The int32 plan columns :func:`gather_columns` writes, in this order."""
@@ -3040,21 +3040,24 @@ def _gather_range(out, idx, heads, tail, res, plan, flags, rc, scale, lo, hi):
         o = out[idx[i]]
         for j in range(GATHERED):
             res[j, i] = o[j]
+        flags[2, i] = o[O_FITS] > 0.5
+        res[GATHERED + 4, i] = o[O_NET]    # the network time, until the next pass makes it the busy fraction
     for i in range(lo, hi):
         st = res[O_STEP, i]
         if st < np.inf:
             inv = 1.0 / st
-            busy = res[O_NET, i] * inv
+            busy = res[GATHERED + 4, i] * inv
             if busy > 1.0:
                 busy = 1.0
         else:
             inv = 0.0
             busy = 1.0
-        res[GATHERED, i] = scale[0] * inv
-        res[GATHERED + 1, i] = scale[1] * inv
-        res[GATHERED + 2, i] = scale[2] * inv
-        res[GATHERED + 3, i] = busy
-        flags[2, i] = res[O_FITS, i] > 0.5
+        tok = scale[0] * inv
+        res[GATHERED, i] = tok
+        res[GATHERED + 1, i] = tok / scale[3]
+        res[GATHERED + 2, i] = scale[1] * inv
+        res[GATHERED + 3, i] = scale[2] * inv
+        res[GATHERED + 4, i] = busy
         flags[3, i] = st < np.inf
     for i in range(lo, hi):
         if i + PREFETCH_AHEAD < hi:
@@ -3079,12 +3082,14 @@ def gather_columns(out, idx, heads, tail, res, plan, flags, rc, scale, nchunks):
     threads) takes one contiguous range of the frame's rows (one parallel region: on a shared
     machine every region waits for its slowest thread) and fills it in three passes (measured
     faster than one: each keeps few memory streams in flight). Rows: res[j, i] =
-    out[idx[i], j] for the :data:`GATHERED` outputs (each plan's outputs are one contiguous
-    128-byte row of ``out``; rows come in random order, so the row :data:`PREFETCH_AHEAD`
-    plans ahead is prefetched). Derived, from those columns: the :data:`DERIVED_NAMES`
-    columns tokens/s = scale[0] / step, MFU = scale[1] / step, TFLOP/s per GPU = scale[2] /
-    step and the NIC busy fraction min(1, network time / step) — 0, 0, 0 and 1 for a plan
-    that cannot run (step inf) — and the fits and runnable flags. Plan: plan[:, i] (int32) =
+    out[idx[i], j] for the :data:`GATHERED` outputs, the ones the frame shows (each plan's
+    outputs are one contiguous 128-byte row of ``out``; rows come in random order, so the row
+    :data:`PREFETCH_AHEAD` plans ahead is prefetched); fits, the raw DP time and the network
+    time are read there but not kept as columns. Derived: the :data:`DERIVED_NAMES` columns
+    tokens/s = scale[0] · (1 / step), tokens/s per GPU = that / scale[3] (the world size),
+    MFU = scale[1] · (1 / step), TFLOP/s per GPU = scale[2] · (1 / step) and the NIC busy
+    fraction min(1, network time · (1 / step)) — 0, 0, 0, 0 and 1 for a plan that cannot run
+    (step inf) — and the fits and runnable flags. Plan: plan[:, i] (int32) =
     the plan's :data:`PLAN_INTS` from its head and tail rows, flags[:, i] (bool) its
     :data:`PLAN_FLAGS` and rc[i] (uint32) its recompute code.
     Frames of fewer than :data:`GATHER_SERIAL_BELOW` plans are gathered by one serial pass (the

@@ -878,7 +878,8 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None, *,
     of each head row, :func:`_schedule_heads`), or "1f1b" / "interleaved" by vp without them."""
     col = kt.O_MEM if objective == "memory_per_gpu_bytes" else kt.O_STEP   # tokens/s, MFU, TFLOP/s: by step
     idx = kt.plan_order(out, col, feasible_only, top, work)
-    scale = np.array(rate_numerators(ctx))   # tokens/s, MFU, TFLOP/s per GPU: these / step, as estimate
+    # tokens/s, MFU, TFLOP/s per GPU: these / step, as estimate; tokens/s per GPU: tokens/s / world
+    scale = np.array((*rate_numerators(ctx), ctx.world), dtype=np.float64)
     o = np.empty((kt.GATHERED + len(kt.DERIVED_NAMES), idx.size))
     pv = np.empty((len(kt.PLAN_INTS), idx.size), dtype=np.int32)
     flags = np.empty((len(kt.PLAN_FLAGS), idx.size), dtype=np.bool_)
@@ -900,7 +901,7 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None, *,
     # a plan that cannot run (a collective with no path: step inf) has tokens/s 0 and busy NICs
     cols += [pl.Series("step_time_s", o[kt.O_STEP]), pl.Series("tokens_per_s", d["tokens_per_s"]),
              # per GPU as Estimate.tokens_per_s_per_gpu (serve_search has output_tokens_per_s_per_gpu)
-             pl.Series("tokens_per_s_per_gpu", d["tokens_per_s"] / ctx.world),
+             pl.Series("tokens_per_s_per_gpu", d["tokens_per_s_per_gpu"]),
              pl.Series("mfu", d["mfu"]), pl.Series("tflops_per_gpu", d["tflops_per_gpu"]),
              pl.Series("memory_per_gpu_bytes", o[kt.O_MEM]), fl["fits"], fl["runnable"],
              pl.Series("nic_busy_fraction", d["nic_busy_fraction"])]
