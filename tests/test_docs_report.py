@@ -16,12 +16,16 @@ def _tool():
     return load_script("tools/docs_report.py")
 
 
+def _block(doc: str, begin: str, end: str) -> str:
+    """The generated block of ``docs/<doc>`` between its markers, the markers included."""
+    text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
+    a = text.index(begin)
+    return text[a:text.index(end, a) + len(end)]
+
+
 def test_review_response_lengths_block_is_current():
     tool = _tool()
-    text = (ROOT / "docs" / "review-response.md").read_text(encoding="utf-8")
-    a = text.index(tool.BEGIN)
-    b = text.index(tool.END, a) + len(tool.END)
-    assert text[a:b] == tool.lengths_block(), "docs/review-response.md is stale: run python tools/docs_report.py"
+    assert _block("review-response.md", tool.BEGIN, tool.END) == tool.lengths_block(), "docs/review-response.md is stale: run python tools/docs_report.py"
 
 
 def test_lengths_count_definitions_and_files(tmp_path):
@@ -50,10 +54,7 @@ def test_expansion_sensitivities_block_is_current():
     """docs/expansion.md's sensitivity and host items (measured 2026-12-06 and typed, two of their
     days 0.01 stale by 2026-12-08) are the model's: the block is what the tool writes now."""
     tool = _tool()
-    text = (ROOT / "docs" / "expansion.md").read_text(encoding="utf-8")
-    a = text.index(tool.EXP_BEGIN)
-    b = text.index(tool.EXP_END, a) + len(tool.EXP_END)
-    assert text[a:b] == tool.expansion_block(), "docs/expansion.md is stale: run python tools/docs_report.py"
+    assert _block("expansion.md", tool.EXP_BEGIN, tool.EXP_END) == tool.expansion_block(), "docs/expansion.md is stale: run python tools/docs_report.py"
 
 
 def test_expansion_block_refuses_prose_the_figures_no_longer_bear_out(monkeypatch):
