@@ -561,6 +561,11 @@ class CollectiveResult(Printout):
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
+PLACEMENT_HINT = "pass per_node= for other placements"
+"""The close of the error for a rank count that does not fill whole scale-up domains: what a
+Python caller can change. An explorer without ``per_node`` replaces it with what it can change."""
+
+
 def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
     gpus = V.integer("gpus", gpus)   # ranks: an integer >= 1 (numpy's too)
     world = hw.world_size
@@ -577,7 +582,7 @@ def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
         if gpus % D:
             raise ValidationError(
                 f"gpus = {gpus}: ranks are placed domain-major, so a collective beyond one scale-up "
-                f"domain ({D} of the job's GPUs) needs a multiple of {D}; pass per_node= for other placements"
+                f"domain ({D} of the job's GPUs) needs a multiple of {D}; {PLACEMENT_HINT}"
             )
         return gpus, D
     per_node = V.integer("per_node", per_node, hi=D)   # 1..the job's GPUs in one scale-up domain

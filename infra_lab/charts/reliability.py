@@ -234,13 +234,13 @@ def fleet_check_chart(check: pl.DataFrame,
     require_positive(check, ["published_mtbi_h_low"], "fleet_check_chart", zero=True)   # 0: an "at most" bound
     pub = check.unique("observation", keep="first", maintain_order=True)
     values = pl.concat([pub["published_mtbi_h_high"], pub["published_mtbi_h_low"].filter(pub["published_mtbi_h_low"] > 0),
-                        check["predicted_mtbi_h"]]).drop_nulls()
-    values = values.filter(values.is_finite())     # NaN and ±inf have no place on the axis (±inf crashed it)
+                        check["predicted_mtbi_h"]])
+    values = values.filter(values.is_finite())     # null, NaN and ±inf have no place on the axis (±inf crashed it)
     if values.len() == 0:      # the axis's decades are set by these values
         from ..errors import ValidationError
 
         raise ValidationError("fleet_check_chart: no row has a published or predicted MTBI (published_mtbi_h_low, "
-                              "published_mtbi_h_high and predicted_mtbi_h are all null); nothing to draw "
+                              "published_mtbi_h_high and predicted_mtbi_h are all null, NaN or ±inf); nothing to draw "
                               "(the axes are set by the data)")
     lo_dom = 10 ** math.floor(math.log10(float(values.min())))
     hi_dom = 10 ** math.ceil(math.log10(float(values.max())))

@@ -31,7 +31,7 @@ def seq_options(preset: str) -> list[int]:
     published context the library warns (context extension) and still answers."""
     from .. import models
 
-    limit = models.max_positions(models.get(preset))
+    limit = models.max_positions(preset)
     if limit is None:
         return list(SEQ_OPTIONS)
     return sorted({s for s in SEQ_OPTIONS if s <= limit} | {limit})

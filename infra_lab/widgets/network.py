@@ -23,20 +23,18 @@ from ..scenario.hardware_table import own_node_layout
 __all__ = ["network_update", "network_explorer", "network_dashboard"]
 
 
-def _in_widget_terms(err: Exception, gpus: int) -> str:
-    """The library's message, its hint for Python callers ("pass per_node=", a keyword the
-    explorer has not got) put as what the explorer can change: the GPU count, with the nearest
-    multiples of the scale-up domain that it can run."""
-    import re
-
+def _in_widget_terms(err: Exception, gpus: int, hw: dict[str, Any]) -> str:
+    """The library's message with its hint for Python callers (:data:`infra_lab.collectives.
+    PLACEMENT_HINT`, "pass per_node=", a keyword the explorer has not got) put as what the
+    explorer can change: the GPU count, with the nearest multiples of the scale-up domain of the
+    cluster ``hw`` (the table ``il.collective`` was given)."""
     text = str(err)
-    m = re.search(r"needs a multiple of (\d+); pass per_node= for other placements", text)
-    if m is None:
+    if not text.endswith(C.PLACEMENT_HINT):
         return text
-    d = int(m.group(1))
-    below, above = (int(gpus) // d) * d, (int(gpus) // d + 1) * d
+    domain = F.hardware_config(hw).domain_gpus     # the library's placement unit (il.collective's)
+    below, above = (int(gpus) // domain) * domain, (int(gpus) // domain + 1) * domain
     near = f"{below:,} or {above:,}" if below > 0 else f"{above:,}"
-    return (text[:m.start()] + f"needs a multiple of {d}; the explorer places ranks domain by domain: "
+    return (text[:-len(C.PLACEMENT_HINT)] + "the explorer places ranks domain by domain: "
             f"set the GPU count to {near}")
 
 
@@ -97,7 +95,7 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     except ValidationError as e:  # shown to the user, never swallowed silently
         return {"result": None, "routed": None, "efficiency": None, "sweep": None,
                 "chart": charts.busbw_vs_size_chart(
-                    _empty_sweep(), title=f"{op}: not runnable here"), "text": f"<b>Cannot run:</b> {_in_widget_terms(e, gpus)}"}
+                    _empty_sweep(), title=f"{op}: not runnable here"), "text": f"<b>Cannot run:</b> {_in_widget_terms(e, gpus, hw)}"}
     if res.gpus == 1:     # one rank exchanges nothing: "0.00 µs, busbw 0.0 MB/s with none/none" said it in code
         return {"result": res, "routed": res, "efficiency": None, "sweep": None,
                 "chart": charts.busbw_vs_size_chart(_empty_sweep(), title=f"{op}: one GPU, nothing to exchange"),
